@@ -1,0 +1,40 @@
+# Two commands set up everything on a fresh machine: `make demo` and `make test`.
+# Both create the virtualenv, install the kit, make sure a Docker engine answers and the
+# base images exist, then do their job.
+VENV    ?= .venv
+PYTHON  := $(VENV)/bin/python
+STAMP   := $(VENV)/.installed
+
+.PHONY: setup engine base-images demo test test-unit lab reset clean
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PYTHON) -m pip install -q --upgrade pip
+	$(PYTHON) -m pip install -q -e '.[test,go]'
+	touch $@
+
+engine:
+	scripts/ensure-engine.sh
+
+base-images: engine $(STAMP)
+	PYTHON=$(PYTHON) scripts/base-images.sh ensure
+
+setup: $(STAMP) engine base-images
+
+demo: setup
+	$(PYTHON) -m helpers demo
+
+test: setup
+	$(PYTHON) -m pytest
+
+test-unit: $(STAMP)
+	$(PYTHON) -m pytest tests/unit
+
+lab: $(STAMP) engine
+	$(VENV)/bin/jupyter lab notebooks/
+
+reset: $(STAMP)
+	$(PYTHON) -m helpers reset
+
+clean: reset
+	rm -rf $(VENV) out

@@ -1,0 +1,3 @@
+module example.com/multistage-go
+
+go 1.22

@@ -1,0 +1,104 @@
+"""Command line of the kit: ``python -m helpers COMMAND``.
+
+Commands:
+    demo     build the original and the optimized image, run both, print a table and a chart
+    probe    say whether an engine answers and what it offers
+    reset    remove the containers and images the kit made (this namespace, or --all)
+
+Errors the kit knows about print two lines (what happened, then a hint) and exit 1; Ctrl-C
+exits 130 after cleaning up. No traceback walls.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from . import demo, engine
+from .errors import BuildError, KitError
+from .progress import TerminalProgress
+from .reset import reset
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    client = engine.connect()
+    try:
+        results = demo.run_demo(
+            client, progress=lambda tag: TerminalProgress(tag, verbose=args.verbose))
+    finally:
+        client.close()
+    chart = None if args.no_chart else demo.save_size_chart(results)
+    if args.json:
+        print(json.dumps(demo.results_json(results), indent=2))
+    else:
+        print()
+        print(demo.results_table(results).to_string(index=False))
+        if chart:
+            print(f"\nsize chart: {chart}")
+    return 0 if all(image.healthy for image in results.values()) else 1
+
+
+def cmd_probe(args: argparse.Namespace) -> int:
+    info = engine.probe()
+    if args.json:
+        print(json.dumps(info.__dict__, indent=2))
+    elif info.reachable:
+        print(f"[OK]   Docker Engine {info.server_version} (API {info.api_version}, "
+              f"{info.os_arch}) at {info.url}; image store: {info.image_store}")
+    else:
+        print(f"[FAIL] {info.error}\n       fix: {info.hint}")
+    return 0 if info.reachable else 1
+
+
+def cmd_reset(args: argparse.Namespace) -> int:
+    client = engine.connect()
+    try:
+        report = reset(client, all_namespaces=args.all, images=not args.keep_images)
+    finally:
+        client.close()
+    print(f"removed {len(report.containers)} container(s), {len(report.images)} image(s)")
+    for name in report.containers + report.images:
+        print(f"  - {name}")
+    for failure in report.failed:
+        print(f"  ! {failure}", file=sys.stderr)
+    return 1 if report.failed else 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="python -m helpers", description=__doc__.split("\n")[0])
+    sub = top.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("demo", help="build, run and compare both images")
+    p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    p.add_argument("--no-chart", action="store_true", help="do not write out/*.png")
+    p.add_argument("--verbose", action="store_true", help="also print the builder's log")
+    p.set_defaults(func=cmd_demo)
+    p = sub.add_parser("probe", help="is an engine there, and what can it do")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_probe)
+    p = sub.add_parser("reset", help="remove what the kit made")
+    p.add_argument("--all", action="store_true", help="every namespace (instructors)")
+    p.add_argument("--keep-images", action="store_true", help="remove containers only")
+    p.set_defaults(func=cmd_reset)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except BuildError as exc:
+        tail = "\n".join(exc.log[-8:])
+        print(f"error: {exc.message}\n{tail}\nhint: {exc.hint}", file=sys.stderr)
+        return 1
+    except KitError as exc:
+        print(f"error: {exc.message}" + (f"\nhint: {exc.hint}" if exc.hint else ""),
+              file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted; containers started by this command were removed", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,219 @@
+"""Build an image with live progress, and describe what each step did.
+
+The classic-builder backend drives the docker SDK's low-level streaming API
+(``client.api.build(decode=True)``), because ``client.images.build()`` returns the log only
+when the build is over. Each line is parsed as it arrives (``Step N/M : INSTRUCTION``,
+``---> Using cache``, errors), reported to an ``on_event`` callback (terminal printer, notebook
+widget) and collected into a :class:`BuildResult`: image id, per-step duration and cache use,
+and the full log. A failing build raises :class:`~helpers.errors.BuildError` naming the step.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import docker
+from docker.errors import APIError, DockerException
+
+from .config import kit_labels
+from .errors import BuildError, KitError
+
+STEP_RE = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
+LAYER_ID_RE = re.compile(r"^ ---> ([0-9a-f]{6,})$")
+
+
+@dataclass
+class StepResult:
+    """One Dockerfile step as the builder ran it."""
+
+    number: int
+    instruction: str
+    duration_s: float = 0.0
+    cached: bool = False
+
+
+@dataclass
+class BuildResult:
+    """What a finished build produced."""
+
+    tag: str
+    image_id: str
+    steps: list[StepResult]
+    log: list[str]
+    duration_s: float
+    backend: str = "classic"
+
+    @property
+    def cached_steps(self) -> int:
+        """How many steps reused the build cache."""
+        return sum(step.cached for step in self.steps)
+
+
+@dataclass
+class BuildEvent:
+    """A progress event sent to ``on_event`` while a build runs.
+
+    ``kind`` is ``"step"`` (a step started: ``step``, ``total``, ``instruction``),
+    ``"line"`` (a log line in ``line``), ``"step-done"`` (``result`` is the StepResult),
+    ``"done"`` (``result`` is the BuildResult) or ``"error"`` (``error`` is the BuildError).
+    ``elapsed_s`` counts from the start of the build.
+    """
+
+    kind: str
+    elapsed_s: float
+    step: int = 0
+    total: int = 0
+    instruction: str = ""
+    line: str = ""
+    result: StepResult | BuildResult | None = None
+    error: BuildError | None = None
+
+
+EventHandler = Callable[[BuildEvent], None]
+
+
+class _StepTracker:
+    """Turns builder output lines into steps, events and a log (no I/O, unit-tested)."""
+
+    def __init__(self, on_event: EventHandler | None, clock: Callable[[], float]) -> None:
+        self.on_event = on_event or (lambda event: None)
+        self.clock = clock
+        self.start = clock()
+        self.steps: list[StepResult] = []
+        self.log: list[str] = []
+        self.total = 0
+        self.image_id = ""
+        self._step_started = self.start
+
+    def elapsed(self) -> float:
+        return self.clock() - self.start
+
+    def feed(self, line: str) -> None:
+        """Consume one complete output line."""
+        self.log.append(line)
+        self.on_event(BuildEvent("line", self.elapsed(), line=line))
+        match = STEP_RE.match(line)
+        if match:
+            self.finish_step()
+            number, self.total = int(match[1]), int(match[2])
+            self.steps.append(StepResult(number, match[3]))
+            self._step_started = self.clock()
+            self.on_event(BuildEvent("step", self.elapsed(), step=number, total=self.total,
+                                     instruction=match[3]))
+        elif line.strip() == "---> Using cache" and self.steps:
+            self.steps[-1].cached = True
+        elif line.startswith("Successfully built "):
+            self.finish_step()
+
+    def finish_step(self) -> None:
+        """Close the running step (if any) and report it."""
+        if self.steps and not self.steps[-1].duration_s:
+            current = self.steps[-1]
+            current.duration_s = max(self.clock() - self._step_started, 1e-6)
+            self.on_event(BuildEvent("step-done", self.elapsed(), step=current.number,
+                                     total=self.total, instruction=current.instruction,
+                                     result=current))
+
+    def failure(self, message: str) -> BuildError:
+        """The BuildError for an engine error message, naming the running step."""
+        current = self.steps[-1] if self.steps else None
+        return BuildError(
+            message.strip(),
+            step=current.number if current else None,
+            instruction=current.instruction if current else "",
+            log=list(self.log),
+            hint=hint_for_build_error(message, current.instruction if current else ""),
+        )
+
+
+def hint_for_build_error(message: str, instruction: str = "") -> str:
+    """A first hint for a build error; helpers.diagnose refines it for the classic mistakes."""
+    text = message.lower()
+    if "file not found in build context" in text or "no such file or directory" in text:
+        return ("A COPY/ADD source does not exist in the build context (or .dockerignore "
+                "excludes it). Paths are relative to the context folder, not the Dockerfile.")
+    if "returned a non-zero code" in text:
+        return ("The command in this RUN step failed: read the log lines just above the "
+                "error for the command's own message.")
+    if "unknown instruction" in text or "parse error" in text:
+        return "The Dockerfile has a syntax error on the line named above."
+    if "pull access denied" in text or "not found: manifest unknown" in text or \
+            "no such image" in text:
+        return ("A FROM image is not on this engine and no registry is reachable: run "
+                "`make setup` (scripts/base-images.sh) or check the image name.")
+    return "Read the full log above; the last lines before the error say what failed."
+
+
+def build_image(client: docker.DockerClient, context: str | Path, tag: str,
+                dockerfile: str | Path = "Dockerfile", *,
+                on_event: EventHandler | None = None, nocache: bool = False,
+                buildargs: dict[str, str] | None = None,
+                labels: dict[str, str] | None = None,
+                clock: Callable[[], float] = time.monotonic) -> BuildResult:
+    """Build ``dockerfile`` in ``context`` as ``tag`` with the classic builder, streaming.
+
+    Args:
+        client: A connected client (see :func:`helpers.engine.connect`).
+        context: The build context folder (honours its ``.dockerignore``).
+        tag: Tag for the image; it also gets the kit's labels.
+        dockerfile: Path relative to ``context``, or an absolute path anywhere
+            (the SDK then ships it inside the context under a private name).
+        on_event: Called with each :class:`BuildEvent` as the build runs.
+        nocache: Ignore the build cache.
+        buildargs: ``--build-arg`` values.
+        labels: Extra labels on top of the kit's.
+        clock: Time source (tests pass a fake one).
+
+    Returns:
+        The BuildResult.
+
+    Raises:
+        BuildError: A step failed, or the engine refused the build; names the step.
+        KitError: The context folder or Dockerfile does not exist.
+    """
+    context = Path(context)
+    dockerfile_path = Path(dockerfile) if Path(dockerfile).is_absolute() else context / dockerfile
+    if not context.is_dir():
+        raise KitError(f"The build context {context} is not a folder.",
+                       "Pass the folder that holds go.mod and cmd/.")
+    if not dockerfile_path.is_file():
+        raise KitError(f"No Dockerfile at {dockerfile_path}.",
+                       "Check the file name (Dockerfile.multistage?) and the folder.")
+    tracker = _StepTracker(on_event, clock)
+    pending = ""
+    try:
+        stream = client.api.build(
+            path=str(context.resolve()), dockerfile=str(dockerfile_path.resolve()),
+            tag=tag, rm=True, forcerm=True, nocache=nocache, decode=True,
+            buildargs=buildargs or {}, labels=kit_labels(**(labels or {})))
+        for chunk in stream:
+            if "error" in chunk or "errorDetail" in chunk:
+                message = chunk.get("error") or chunk["errorDetail"].get("message", "")
+                if pending:
+                    tracker.feed(pending)
+                raise tracker.failure(message)
+            if "aux" in chunk and "ID" in chunk["aux"]:
+                tracker.image_id = chunk["aux"]["ID"]
+            text = pending + chunk.get("stream", "")
+            *lines, pending = text.split("\n")
+            for line in lines:
+                tracker.feed(line.rstrip("\r"))
+        if pending:
+            tracker.feed(pending)
+    except BuildError as exc:
+        tracker.on_event(BuildEvent("error", tracker.elapsed(), error=exc))
+        raise
+    except (APIError, DockerException) as exc:
+        message = getattr(exc, "explanation", None) or str(exc)
+        error = tracker.failure(str(message))
+        tracker.on_event(BuildEvent("error", tracker.elapsed(), error=error))
+        raise error from None
+    tracker.finish_step()
+    image_id = tracker.image_id or client.images.get(tag).id
+    result = BuildResult(tag, image_id, tracker.steps, tracker.log, tracker.elapsed())
+    tracker.on_event(BuildEvent("done", result.duration_s, total=tracker.total, result=result))
+    return result

@@ -1,0 +1,149 @@
+"""Connect to the Docker engine and say clearly, and quickly, when none answers.
+
+The connection honours ``DOCKER_HOST`` (and ``DOCKER_TLS_VERIFY``/``DOCKER_CERT_PATH``) like
+the docker CLI, then the current docker context, then the platform default socket. Whatever
+the reason no engine answers, the caller gets :class:`~helpers.errors.EngineUnavailable`
+within ``timeout`` seconds (2 s by default), with a hint, never a raw ``requests`` traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass, field
+from urllib.parse import urlparse
+
+import docker
+from docker.errors import DockerException
+
+from .errors import EngineUnavailable
+
+#: Seconds to wait for the engine to answer a ping before giving up.
+CONNECT_TIMEOUT = 2.0
+#: Seconds an ordinary API call may take once connected (builds stream without a limit).
+API_TIMEOUT = 120
+
+
+def engine_url() -> str | None:
+    """The engine address the kit will use: DOCKER_HOST, else a non-default context, else None.
+
+    None means the SDK's platform default (``unix:///var/run/docker.sock`` on Linux).
+    """
+    if os.environ.get("DOCKER_HOST"):
+        return os.environ["DOCKER_HOST"]
+    try:
+        context = docker.ContextAPI.get_current_context()
+    except DockerException:
+        return None
+    if context is not None and context.name != "default":
+        return context.Host
+    return None
+
+
+def connect(timeout: float = CONNECT_TIMEOUT) -> docker.DockerClient:
+    """Return a client for the engine, or raise EngineUnavailable within about ``timeout`` s.
+
+    Args:
+        timeout: Seconds to wait for the first answer (the API version negotiation).
+
+    Returns:
+        A ``docker.DockerClient`` whose later calls use a longer timeout.
+
+    Raises:
+        EngineUnavailable: No engine answered; the message names the address tried.
+    """
+    url = engine_url()
+    try:
+        if url and not os.environ.get("DOCKER_HOST"):
+            client = docker.DockerClient(base_url=url, timeout=timeout)
+        else:
+            client = docker.from_env(timeout=timeout)
+        client.ping()
+    except DockerException as exc:
+        raise unavailable(url, exc) from None
+    client.api.timeout = API_TIMEOUT
+    return client
+
+
+def unavailable(url: str | None, cause: BaseException | str) -> EngineUnavailable:
+    """Build the EngineUnavailable error for ``url`` (None = default socket) with a hint."""
+    where = url or "the default socket (unix:///var/run/docker.sock)"
+    reason = str(cause).splitlines()[0] if str(cause) else type(cause).__name__
+    if os.environ.get("DOCKER_HOST"):
+        hint = ("DOCKER_HOST is set: start the engine it names, or unset DOCKER_HOST to use "
+                "the local one.")
+    else:
+        hint = ("Start Docker (Docker Desktop, `sudo systemctl start docker`, or Podman's "
+                "socket). On our Debian machines `make setup` installs and starts one.")
+    return EngineUnavailable(f"No Docker engine answers at {where} ({reason[:160]}).", hint)
+
+
+def engine_host(client: docker.DockerClient) -> str:
+    """Host name where published container ports are reachable from here.
+
+    ``127.0.0.1`` for a local socket; the remote host for ``tcp://host:port`` engines.
+    """
+    parsed = urlparse(client.api.base_url)
+    if parsed.scheme in ("http", "https", "tcp") and parsed.hostname not in (None, "localhost"):
+        return parsed.hostname
+    return "127.0.0.1"
+
+
+@dataclass
+class EngineInfo:
+    """What the engine can do, as found by :func:`probe`."""
+
+    reachable: bool
+    url: str
+    server_version: str = ""
+    api_version: str = ""
+    os_arch: str = ""
+    storage_driver: str = ""
+    image_store: str = ""
+    buildkit_clients: list[str] = field(default_factory=list)
+    error: str = ""
+    hint: str = ""
+
+
+def probe(timeout: float = CONNECT_TIMEOUT) -> EngineInfo:
+    """Find out, without raising, whether an engine answers and what it offers.
+
+    Returns:
+        EngineInfo with ``reachable`` False (and ``error``/``hint``) when no engine answers.
+    """
+    url = engine_url() or "unix:///var/run/docker.sock"
+    try:
+        client = connect(timeout)
+    except EngineUnavailable as exc:
+        return EngineInfo(False, url, error=exc.message, hint=exc.hint,
+                          buildkit_clients=buildkit_clients())
+    try:
+        version = client.version()
+        info = client.info()
+    finally:
+        client.close()
+    driver_status = dict(info.get("DriverStatus") or [])
+    store = ("containerd snapshotter" if "driver-type" in driver_status
+             else f"graph driver {info.get('Driver', '?')}")
+    return EngineInfo(
+        True, url,
+        server_version=version.get("Version", ""),
+        api_version=version.get("ApiVersion", ""),
+        os_arch=f"{version.get('Os', '')}/{version.get('Arch', '')}",
+        storage_driver=info.get("Driver", ""),
+        image_store=store,
+        buildkit_clients=buildkit_clients(),
+    )
+
+
+def buildkit_clients() -> list[str]:
+    """Docker CLI binaries on this machine, Debian's 20.10 client first.
+
+    Which of them can actually build with BuildKit is decided when a build backend is chosen;
+    this only lists candidates.
+    """
+    found = []
+    for candidate in ("/usr/bin/docker", shutil.which("docker")):
+        if candidate and os.path.exists(candidate) and candidate not in found:
+            found.append(candidate)
+    return found

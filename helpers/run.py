@@ -1,0 +1,171 @@
+"""Run a container on a free host port, wait until it answers, and always clean up.
+
+:func:`running` is a context manager: the container is stopped and removed on every path out
+of the ``with`` block, exceptions and KeyboardInterrupt (Ctrl-C in a notebook) included. The
+engine picks a free host port (publishing to port 0), so two runs never race for a port.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Iterator
+
+import docker
+from docker.errors import APIError, ImageNotFound, NotFound
+
+from .config import image_tag, kit_labels
+from .engine import engine_host
+from .errors import KitError, RunError
+
+#: Seconds a container gets to answer its health endpoint.
+HEALTH_TIMEOUT = 20.0
+
+
+@dataclass
+class RunningContainer:
+    """A started container and where to reach it."""
+
+    container: object
+    url: str
+
+    def logs(self) -> str:
+        """Everything the container printed so far (stdout and stderr)."""
+        return self.container.logs().decode(errors="replace")
+
+
+@dataclass
+class HealthReport:
+    """What ``GET /health`` said."""
+
+    status_code: int
+    body: dict
+    elapsed_s: float
+
+    @property
+    def healthy(self) -> bool:
+        return self.status_code == 200
+
+    @property
+    def ca_roots(self) -> int | None:
+        value = self.body.get("ca_roots")
+        return int(value) if isinstance(value, (int, float)) else None
+
+
+@contextmanager
+def running(client: docker.DockerClient, image: str, *, container_port: int = 8080,
+            name: str | None = None, stop_timeout: int = 2,
+            **run_kwargs) -> Iterator[RunningContainer]:
+    """Start ``image`` detached, publish ``container_port`` on a free host port, yield it.
+
+    Args:
+        client: A connected client.
+        image: Tag or id to run.
+        container_port: The port the server listens on inside the container.
+        name: Container name (gets the namespace prefix and a random suffix).
+        stop_timeout: Seconds ``docker stop`` waits before SIGKILL.
+        **run_kwargs: Passed to ``client.containers.run`` (e.g. ``read_only=True``).
+
+    Yields:
+        RunningContainer with the base URL of the published port.
+
+    Raises:
+        KitError: The image does not exist or the engine refused to start it.
+    """
+    base = name or "run"
+    container_name = image_tag(f"kit-{base}-{uuid.uuid4().hex[:8]}")
+    labels = {**kit_labels(), **run_kwargs.pop("labels", {})}
+    container = None
+    try:
+        try:
+            container = client.containers.run(
+                image, detach=True, name=container_name, labels=labels,
+                ports={f"{container_port}/tcp": ("127.0.0.1", None)}, **run_kwargs)
+        except ImageNotFound:
+            raise KitError(f"There is no image {image!r} to run.",
+                           "Build it first.") from None
+        except APIError as exc:
+            raise KitError(f"The engine could not start {image}: {exc.explanation}",
+                           "Check ENTRYPOINT/CMD: in scratch they must be exec form "
+                           "and name a file that exists in the image.") from None
+        container.reload()
+        bindings = (container.attrs["NetworkSettings"]["Ports"] or {}).get(
+            f"{container_port}/tcp") or []
+        port = bindings[0]["HostPort"] if bindings else None
+        url = f"http://{engine_host(client)}:{port}" if port else ""
+        yield RunningContainer(container, url)
+    finally:
+        if container is not None:
+            remove_container(container, stop_timeout)
+
+
+def remove_container(container, stop_timeout: int = 2) -> None:
+    """Stop and remove ``container``, ignoring 'already gone'."""
+    try:
+        container.stop(timeout=stop_timeout)
+    except (NotFound, APIError):
+        pass
+    try:
+        container.remove(force=True)
+    except NotFound:
+        pass
+    except APIError as exc:  # e.g. removal already in progress
+        if "in progress" not in str(exc):
+            raise
+
+
+def wait_healthy(running_container: RunningContainer, path: str = "/health",
+                 timeout: float = HEALTH_TIMEOUT) -> HealthReport:
+    """Poll ``path`` until it answers 200, the container exits, or ``timeout`` passes.
+
+    Raises:
+        RunError: The container exited (exit code and logs attached) or never answered.
+    """
+    start = time.monotonic()
+    container = running_container.container
+    last_error = "no answer yet"
+    while time.monotonic() - start < timeout:
+        container.reload()
+        if container.status in ("exited", "dead"):
+            code = container.attrs["State"].get("ExitCode")
+            raise RunError(f"The container stopped with exit code {code} before answering "
+                           f"{path}.", exit_code=code, logs=running_container.logs(),
+                           hint=exit_hint(code, running_container.logs()))
+        if running_container.url:
+            try:
+                with urllib.request.urlopen(running_container.url + path, timeout=2) as resp:
+                    body = json.loads(resp.read() or b"{}")
+                    return HealthReport(resp.status, body, time.monotonic() - start)
+            except urllib.error.HTTPError as exc:
+                last_error = f"HTTP {exc.code}"
+            except (urllib.error.URLError, OSError, ValueError) as exc:
+                last_error = str(getattr(exc, "reason", exc))
+        time.sleep(0.2)
+    raise RunError(f"{path} did not answer 200 within {timeout:.0f} s ({last_error}).",
+                   logs=running_container.logs(),
+                   hint="Does the server listen on 0.0.0.0:8080 inside the container? "
+                        "Read its logs below.")
+
+
+def exit_hint(exit_code: int | None, logs: str) -> str:
+    """A first hint for a container that exited; helpers.diagnose refines it."""
+    text = logs.lower()
+    if "exec format error" in text:
+        return "The binary was built for another CPU/OS: check GOOS/GOARCH."
+    if "no such file or directory" in text:
+        return ("The entrypoint cannot be started: either the path does not exist in the "
+                "final image, or the binary is dynamically linked (build with CGO_ENABLED=0).")
+    if exit_code == 127:
+        return "The command was not found in the image (no shell in scratch?)."
+    return "Read the container's logs: the server prints why it stopped."
+
+
+def check_health(client: docker.DockerClient, image: str, **run_kwargs) -> HealthReport:
+    """Run ``image``, wait for ``/health``, stop and remove it; the health answer."""
+    with running(client, image, **run_kwargs) as started:
+        return wait_healthy(started)

@@ -1,0 +1,102 @@
+"""A fake docker client for unit tests, in the spirit of docker-py's tests/unit fakes.
+
+Only the calls the kit makes are modelled; each fake records what it was asked to do so
+tests can assert on it (e.g. that a container was removed after an exception).
+"""
+
+from __future__ import annotations
+
+from docker.errors import ImageNotFound, NotFound
+
+
+class FakeAPI:
+    """Stands in for ``client.api``: ``build`` yields the chunks given to the constructor."""
+
+    def __init__(self, chunks=(), base_url="http+docker://localhost"):
+        self.chunks = list(chunks)
+        self.base_url = base_url
+        self.build_kwargs = None
+        self.timeout = 2
+
+    def build(self, **kwargs):
+        self.build_kwargs = kwargs
+        yield from self.chunks
+
+
+class FakeContainer:
+    """A container that is 'running', with a published port, until stopped or removed."""
+
+    def __init__(self, name, labels, status="running", exit_code=0, logs=b"", port="49153"):
+        self.name = name
+        self.labels = labels
+        self.status = status
+        self.exit_code = exit_code
+        self._logs = logs
+        self.port = port
+        self.stopped = False
+        self.removed = False
+
+    @property
+    def attrs(self):
+        bindings = [{"HostIp": "127.0.0.1", "HostPort": self.port}] if self.port else []
+        return {"NetworkSettings": {"Ports": {"8080/tcp": bindings}},
+                "State": {"ExitCode": self.exit_code}}
+
+    def reload(self):
+        if self.removed:
+            raise NotFound("gone")
+
+    def logs(self):
+        return self._logs
+
+    def stop(self, timeout=10):
+        self.stopped = True
+        self.status = "exited"
+
+    def remove(self, force=False):
+        self.removed = True
+
+
+class FakeContainers:
+    def __init__(self, **container_kwargs):
+        self.created: list[FakeContainer] = []
+        self.run_kwargs = None
+        self.container_kwargs = container_kwargs
+
+    def run(self, image, **kwargs):
+        if image == "missing":
+            raise ImageNotFound("no such image")
+        self.run_kwargs = kwargs
+        container = FakeContainer(kwargs["name"], kwargs["labels"], **self.container_kwargs)
+        self.created.append(container)
+        return container
+
+
+class FakeImage:
+    def __init__(self, tag, size, layers, history=()):
+        self.tags = [tag]
+        self.id = "sha256:" + "ab" * 32
+        self.attrs = {"Size": size, "RootFS": {"Layers": ["sha256:x"] * layers}}
+        self._history = list(history)
+
+    def history(self):
+        return self._history
+
+
+class FakeImages:
+    def __init__(self, images=()):
+        self.by_tag = {image.tags[0]: image for image in images}
+
+    def get(self, tag):
+        if tag not in self.by_tag:
+            raise ImageNotFound(tag)
+        return self.by_tag[tag]
+
+
+class FakeClient:
+    """``docker.DockerClient`` look-alike holding the fakes above."""
+
+    def __init__(self, chunks=(), images=(), **container_kwargs):
+        self.api = FakeAPI(chunks)
+        self.containers = FakeContainers(**container_kwargs)
+        self.images = FakeImages(images)

@@ -1,0 +1,98 @@
+"""Build progress parsing and error naming, on a fake client (no daemon)."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from helpers.build import build_image
+from helpers.errors import BuildError, KitError
+from tests.unit.fakes import FakeClient
+
+OK_CHUNKS = [
+    {"stream": "Step 1/3 : FROM golang:1.22\n"},
+    {"stream": " ---> 1111aaaa2222\n"},
+    {"stream": "Step 2/3 : COPY go.mod go.sum ./\n ---> Using cache\n"},
+    {"stream": " ---> 3333bbbb4444\nStep 3/3 : RUN go build"},   # a line split across chunks
+    {"stream": " -o server ./cmd/server\n"},
+    {"stream": " ---> Running in 5555cccc6666\n"},
+    {"aux": {"ID": "sha256:" + "cd" * 32}},
+    {"stream": "Successfully built cdcdcdcdcdcd\n"},
+]
+
+
+def ticking_clock():
+    """A clock that advances one second per call, so durations are predictable."""
+    counter = itertools.count()
+    return lambda: float(next(counter))
+
+
+@pytest.fixture
+def context(tmp_path):
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    return tmp_path
+
+
+def test_steps_are_parsed_with_cache_and_durations(context):
+    events = []
+    result = build_image(FakeClient(OK_CHUNKS), context, "t:1", on_event=events.append,
+                         clock=ticking_clock())
+    assert [s.instruction for s in result.steps] == [
+        "FROM golang:1.22", "COPY go.mod go.sum ./", "RUN go build -o server ./cmd/server"]
+    assert [s.cached for s in result.steps] == [False, True, False]
+    assert all(s.duration_s > 0 for s in result.steps)
+    assert result.image_id == "sha256:" + "cd" * 32
+    assert result.cached_steps == 1
+    kinds = [e.kind for e in events]
+    assert kinds.count("step") == 3 and kinds.count("step-done") == 3
+    assert kinds[-1] == "done"
+    assert [e.total for e in events if e.kind == "step"] == [3, 3, 3]
+
+
+def test_kit_labels_and_forcerm_are_sent(context):
+    client = FakeClient(OK_CHUNKS)
+    build_image(client, context, "t:1")
+    kwargs = client.api.build_kwargs
+    assert kwargs["labels"]["com.multistage-kit.managed"] == "true"
+    assert kwargs["forcerm"] is True and kwargs["rm"] is True
+    assert kwargs["dockerfile"] == str((context / "Dockerfile").resolve())
+
+
+def test_failing_step_is_named(context):
+    chunks = OK_CHUNKS[:5] + [
+        {"stream": "go: cannot find main module\n"},
+        {"errorDetail": {"code": 1, "message": "The command '/bin/sh -c go build' returned "
+                                               "a non-zero code: 1"},
+         "error": "The command '/bin/sh -c go build' returned a non-zero code: 1"}]
+    events = []
+    with pytest.raises(BuildError) as info:
+        build_image(FakeClient(chunks), context, "t:1", on_event=events.append)
+    error = info.value
+    assert error.step == 3
+    assert error.instruction.startswith("RUN go build")
+    assert "Step 3 (RUN go build" in error.message
+    assert "RUN step failed" in error.hint or "command in this RUN step" in error.hint
+    assert "go: cannot find main module" in error.log
+    assert events[-1].kind == "error"
+
+
+def test_missing_copy_source_gets_context_hint(context):
+    chunks = [{"stream": "Step 1/2 : FROM scratch\n"},
+              {"stream": "Step 2/2 : COPY nope /nope\n"},
+              {"error": "COPY failed: file not found in build context or excluded by "
+                        ".dockerignore: stat nope: file does not exist"}]
+    with pytest.raises(BuildError) as info:
+        build_image(FakeClient(chunks), context, "t:1")
+    assert info.value.step == 2
+    assert "build context" in info.value.hint
+
+
+def test_missing_dockerfile_is_a_kit_error(tmp_path):
+    with pytest.raises(KitError, match="No Dockerfile"):
+        build_image(FakeClient(), tmp_path, "t:1", "Dockerfile.nope")
+
+
+def test_missing_context_is_a_kit_error(tmp_path):
+    with pytest.raises(KitError, match="not a folder"):
+        build_image(FakeClient(), tmp_path / "absent", "t:1")

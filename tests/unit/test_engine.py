@@ -1,0 +1,81 @@
+"""Connecting to an engine that is not there: fast, clear, no traceback (no daemon needed)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import pytest
+
+from helpers import engine
+from helpers.errors import EngineUnavailable
+
+
+@pytest.fixture
+def silent_server():
+    """A loopback TCP server that accepts connections and never answers (a hung engine)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    accepted = []
+    stop = threading.Event()
+
+    def accept():
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                accepted.append(listener.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1]
+    stop.set()
+    thread.join()
+    for conn in accepted:
+        conn.close()
+    listener.close()
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_refused_connection_raises_engine_unavailable(monkeypatch):
+    monkeypatch.setenv("DOCKER_HOST", f"tcp://127.0.0.1:{closed_port()}")
+    with pytest.raises(EngineUnavailable) as info:
+        engine.connect()
+    assert "No Docker engine answers at tcp://127.0.0.1:" in info.value.message
+    assert "DOCKER_HOST" in info.value.hint
+
+
+def test_hung_engine_gives_up_within_the_timeout(monkeypatch, silent_server):
+    monkeypatch.setenv("DOCKER_HOST", f"tcp://127.0.0.1:{silent_server}")
+    start = time.monotonic()
+    with pytest.raises(EngineUnavailable):
+        engine.connect(timeout=1.0)
+    # generous bound: the point is "about the timeout", not the 60 s SDK default
+    assert time.monotonic() - start < 5
+
+
+def test_probe_reports_instead_of_raising(monkeypatch):
+    monkeypatch.setenv("DOCKER_HOST", f"tcp://127.0.0.1:{closed_port()}")
+    info = engine.probe()
+    assert info.reachable is False
+    assert info.error and info.hint
+
+
+def test_engine_host_for_remote_and_local_urls():
+    class Api:
+        base_url = "http://192.0.2.10:2375"
+
+    class Client:
+        api = Api()
+
+    assert engine.engine_host(Client()) == "192.0.2.10"
+    Api.base_url = "http+docker://localhost"
+    assert engine.engine_host(Client()) == "127.0.0.1"

@@ -1,0 +1,96 @@
+"""Layers, charts, demo tables and config: pure functions, checked without a daemon."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from helpers import charts, config, demo
+from helpers.errors import BuildError, KitError
+from helpers.layers import clean_created_by, history_frame, summarize
+from helpers.progress import bar
+from tests.unit.fakes import FakeClient, FakeImage
+
+
+@pytest.mark.parametrize("created_by, expected", [
+    ("/bin/sh -c #(nop)  CMD [\"./server\"]", 'CMD ["./server"]'),
+    ("/bin/sh -c go build -o server ./cmd/server", "RUN go build -o server ./cmd/server"),
+    ("RUN /bin/sh -c go mod download # buildkit", "RUN go mod download"),
+    ("COPY /out/server /server # buildkit", "COPY /out/server /server"),
+    ("", "(imported base filesystem)"),
+])
+def test_clean_created_by(created_by, expected):
+    assert clean_created_by(created_by) == expected
+
+
+def test_summary_and_history_frame():
+    history = [  # docker returns newest first
+        {"CreatedBy": "/bin/sh -c #(nop)  ENTRYPOINT [\"/server\"]", "Size": 0},
+        {"CreatedBy": "/bin/sh -c #(nop) COPY file:abc in /server ", "Size": 4_900_000},
+        {"CreatedBy": "", "Size": 220_000},
+    ]
+    client = FakeClient(images=[FakeImage("opt", 5_120_000, 2, history)])
+    summary = summarize(client, "opt")
+    assert (summary.size_bytes, summary.layers) == (5_120_000, 2)
+    assert summary.size_mb == pytest.approx(5.12)
+    frame = history_frame(client, "opt")
+    assert list(frame["step"]) == [1, 2, 3]
+    assert frame.iloc[0]["instruction"] == "(imported base filesystem)"
+    assert frame.iloc[2]["empty_layer"]
+    assert frame["size_bytes"].sum() == 5_120_000
+
+
+def test_missing_image_is_a_kit_error():
+    with pytest.raises(KitError, match="no image 'nope'"):
+        summarize(FakeClient(), "nope")
+
+
+def test_size_chart_is_log_scaled_with_limit_and_factor():
+    fig = charts.size_comparison({"original": 710_000_000, "optimized": 5_130_000})
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log"
+    assert "MB" in ax.get_xlabel()
+    assert any(line.get_xdata()[0] == 15 for line in ax.get_lines())
+    texts = [t.get_text() for t in ax.texts]
+    assert "138x smaller" in texts
+    assert "710.0 MB" in texts and "5.1 MB" in texts
+
+
+def demo_results():
+    return {"exercise2-original": demo.DemoImage(710_000_000, 5, True, 142, 50.0),
+            "exercise2-optimized": demo.DemoImage(5_130_000, 2, True, 142, 20.0)}
+
+
+def test_demo_json_shape():
+    data = demo.results_json(demo_results())
+    assert set(data["images"]["exercise2-optimized"]) == {"size_bytes", "layers", "healthy",
+                                                         "ca_roots"}
+    assert data["reduction_factor"] == pytest.approx(138.4)
+    json.dumps(data)  # serialisable
+
+
+def test_demo_table_columns():
+    table = demo.results_table(demo_results())
+    assert list(table.columns) == ["image", "size (MB)", "layers", "/health", "CA roots",
+                                   "reduction"]
+    assert table.iloc[1]["reduction"] == "138x"
+    assert table.iloc[1]["size (MB)"] == 5.13
+
+
+def test_namespace_prefixes_tags(monkeypatch):
+    monkeypatch.delenv("KIT_NAMESPACE", raising=False)
+    assert config.image_tag("exercise2-original") == "exercise2-original"
+    monkeypatch.setenv("KIT_NAMESPACE", " Bob Smith! ")
+    assert config.image_tag("exercise2-original") == "bob-smith-exercise2-original"
+
+
+def test_errors_print_message_then_hint():
+    error = BuildError("boom", step=4, instruction="RUN x", hint="fix it")
+    assert str(error) == "Step 4 (RUN x) failed: boom\nHint: fix it"
+
+
+def test_progress_bar():
+    assert bar(0, 4, width=4) == "[----]"
+    assert bar(2, 4, width=4) == "[##--]"
+    assert bar(4, 4, width=4) == "[####]"

@@ -1,0 +1,63 @@
+"""Containers are always cleaned up, on a fake client (no daemon)."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpers.errors import KitError, RunError
+from helpers.run import exit_hint, running, wait_healthy
+from tests.unit.fakes import FakeClient
+
+
+def test_container_removed_after_normal_exit():
+    client = FakeClient()
+    with running(client, "img") as started:
+        assert started.url == "http://127.0.0.1:49153"
+    (container,) = client.containers.created
+    assert container.stopped and container.removed
+
+
+@pytest.mark.parametrize("exc", [RuntimeError("boom"), KeyboardInterrupt()])
+def test_container_removed_on_exception_and_ctrl_c(exc):
+    client = FakeClient()
+    with pytest.raises(type(exc)):
+        with running(client, "img"):
+            raise exc
+    (container,) = client.containers.created
+    assert container.removed
+
+
+def test_run_labels_and_free_port_request(monkeypatch):
+    monkeypatch.setenv("KIT_NAMESPACE", "Alice")
+    client = FakeClient()
+    with running(client, "img", name="demo"):
+        pass
+    kwargs = client.containers.run_kwargs
+    assert kwargs["labels"]["com.multistage-kit.managed"] == "true"
+    assert kwargs["labels"]["com.multistage-kit.namespace"] == "alice"
+    assert kwargs["name"].startswith("alice-kit-demo-")
+    # host port None: the engine picks a free one, so parallel runs never race for it
+    assert kwargs["ports"] == {"8080/tcp": ("127.0.0.1", None)}
+
+
+def test_missing_image_is_a_kit_error():
+    with pytest.raises(KitError, match="no image 'missing'"):
+        with running(FakeClient(), "missing"):
+            pass
+
+
+def test_exited_container_reports_exit_code_logs_and_hint():
+    client = FakeClient(status="exited", exit_code=1,
+                        logs=b"exec /server: no such file or directory\n")
+    with running(client, "img") as started:
+        with pytest.raises(RunError) as info:
+            wait_healthy(started, timeout=2)
+    assert info.value.exit_code == 1
+    assert "no such file or directory" in info.value.logs
+    assert "CGO_ENABLED=0" in info.value.hint
+    assert client.containers.created[0].removed
+
+
+def test_exit_hints_name_the_classic_causes():
+    assert "GOOS/GOARCH" in exit_hint(1, "exec /server: exec format error")
+    assert "not found" in exit_hint(127, "")
