@@ -136,7 +136,7 @@ def _layer_xlim(max_mb: float) -> tuple[float, float]:
 
 
 def _draw_layers(ax, layers: pd.DataFrame, title: str, xlim: tuple[float, float],
-                 stub: float, rows: int | None = None) -> None:
+                 stub: float) -> None:
     """One layer_breakdown panel on ``ax``: build order top to bottom, log x in MB."""
     instructions = [_shorten(text) for text in layers["instruction"].to_list()]
     sizes = [int(size) for size in layers["size_bytes"].to_list()]
@@ -159,7 +159,7 @@ def _draw_layers(ax, layers: pd.DataFrame, title: str, xlim: tuple[float, float]
     for label, marked in zip(ax.get_yticklabels(), highlight):
         if marked:
             label.set_fontweight("bold")
-    ax.set_ylim(len(sizes) - 0.5 if rows is None else rows - 0.5, -0.5)  # build order top-down
+    ax.set_ylim(len(sizes) - 0.5, -0.5)  # build order, top to bottom
     ax.set_xscale("log")
     ax.set_xlim(*xlim)
     ax.xaxis.set_major_locator(LogLocator(base=10))
@@ -172,7 +172,7 @@ def _draw_layers(ax, layers: pd.DataFrame, title: str, xlim: tuple[float, float]
         text = human_bytes(size) + (" (metadata only)" if size == 0 else "")
         ax.annotate(text, xy=(left + width, y), xytext=(5, 0), textcoords="offset points",
                     va="center", ha="left", fontsize=NOTE_SIZE)
-    stub_text = human_bytes(round(stub * MB))
+    stub_text = f"{_plain_number(stub * 1000)} kB"
     ax.set_xlabel(f"layer size (MB = 10^6 bytes, log scale)\nhatched stubs: under {stub_text}, "
                   f"not to scale   |   sum of layers: {human_bytes(sum(sizes))}",
                   fontsize=LABEL_SIZE)
@@ -210,20 +210,23 @@ def layer_breakdown(layers: pd.DataFrame, title: str) -> Figure:
 
 def history_side_by_side(left: pd.DataFrame, right: pd.DataFrame, left_title: str,
                          right_title: str) -> Figure:
-    """Two layer_breakdown panels side by side on one shared log x axis (MB).
+    """Two layer_breakdown panels in one figure, on one shared log x axis (MB).
 
-    Meant for the single-stage image (left) next to the multi-stage one (right): the same
-    x scale and the same bar height in both panels, so which instruction made which bytes can be
-    compared by eye.
+    Meant for the single-stage image next to the multi-stage one: the same x scale and the same
+    bar height in both panels, so which instruction made which bytes can be compared by eye.
+    The panels are stacked (``left`` on top, ``right`` below) rather than put in two columns:
+    with the instructions as labels, two columns would need a figure so wide that a notebook or
+    projector shrinks its text below readable size, and stacking lines the x axes up exactly.
 
     Args:
-        left: Layer rows of the first image (columns as in :func:`layer_breakdown`).
-        right: Layer rows of the second image.
-        left_title: Title of the left panel.
-        right_title: Title of the right panel.
+        left: Layer rows of the first image, usually the single-stage one (columns as in
+            :func:`layer_breakdown`).
+        right: Layer rows of the second image, usually the multi-stage one.
+        left_title: Title of the first (top) panel.
+        right_title: Title of the second (bottom) panel.
 
     Returns:
-        The Figure with two Axes, ``fig.axes[0]`` the left panel.
+        The Figure with two Axes: ``fig.axes[0]`` shows ``left``, ``fig.axes[1]`` ``right``.
 
     Raises:
         ValueError: Either frame lacks a required column or has no rows.
@@ -232,11 +235,12 @@ def history_side_by_side(left: pd.DataFrame, right: pd.DataFrame, left_title: st
     _check_columns(right, ("instruction", "size_bytes"), "right")
     max_mb = float(max(left["size_bytes"].max(), right["size_bytes"].max())) / MB
     xlim, stub = _layer_xlim(max_mb), _stub_mb(max_mb)
-    rows = max(len(left), len(right))
-    fig = Figure(figsize=(18, 2.0 + 0.5 * rows), layout="constrained")
-    ax_left, ax_right = fig.subplots(1, 2, sharex=True)
-    _draw_layers(ax_left, left, left_title, xlim, stub, rows)
-    _draw_layers(ax_right, right, right_title, xlim, stub, rows)
+    fig = Figure(figsize=(11, 3.6 + 0.5 * (len(left) + len(right))), layout="constrained")
+    ax_left, ax_right = fig.subplots(2, 1, sharex=True, gridspec_kw={
+        "height_ratios": [len(left), len(right)]})
+    _draw_layers(ax_left, left, left_title, xlim, stub)
+    _draw_layers(ax_right, right, right_title, xlim, stub)
+    ax_left.tick_params(axis="x", labelbottom=True)  # sharex hid them; keep both readable
     return fig
 
 
@@ -282,8 +286,7 @@ def category_breakdown(categories: pd.DataFrame, title: str,
     top = max(values) if max(values) > 0 else 1.0
     ax.set_xlim(0, top * 1.3)
     ax.xaxis.set_major_formatter(FuncFormatter(
-        lambda value, _pos: f"{value:,.2f}" if top < 1 else f"{value:,.0f}" if top >= 10
-        else f"{value:,.1f}"))
+        lambda value, _pos: f"{value:,.2f}".rstrip("0").rstrip(".")))
     ax.tick_params(axis="x", labelsize=TICK_SIZE)
     ax.grid(axis="x", color="#d5d8dc", linewidth=0.6)
     ax.set_axisbelow(True)
