@@ -5,7 +5,7 @@ VENV    ?= .venv
 PYTHON  := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 
-.PHONY: setup engine base-images demo test test-unit lab reset clean
+.PHONY: setup engine base-images demo test test-unit bench lab reset clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -29,6 +29,11 @@ test: setup
 
 test-unit: $(STAMP)
 	$(PYTHON) -m pytest tests/unit
+
+# Benchmarks print tables and write JSON under out/; they are not part of `make test`.
+bench: setup
+	$(PYTHON) benchmarks/bench_breakdown.py --json out/bench-breakdown.json
+	$(PYTHON) benchmarks/bench_notebooks.py --json out/bench-notebooks.json
 
 lab: $(STAMP) engine
 	$(VENV)/bin/jupyter lab notebooks/

@@ -43,14 +43,21 @@ def size_comparison(sizes: Mapping[str, int], title: str = "Image size: single-s
     ax.set_title(title)
     limit = SIZE_LIMIT_BYTES / MB
     ax.axvline(limit, color=LIMIT_COLOR, linestyle="--", linewidth=1.5)
-    ax.annotate(f"{limit:.0f} MB limit", xy=(limit, max(ypos) + 0.45), color=LIMIT_COLOR,
-                ha="left", va="top", xytext=(4, 0), textcoords="offset points")
+    # Label the limit below the bars, in the axis margin, so it never covers a bar.
+    ax.annotate(f"{limit:.0f} MB limit", xy=(limit, 0), xycoords=("data", "axes fraction"),
+                xytext=(4, 3), textcoords="offset points", color=LIMIT_COLOR, ha="left",
+                va="bottom", fontsize=10)
+    ax.set_ylim(-0.9, max(ypos) + 0.5)
+    ax.xaxis.set_major_formatter(FuncFormatter(_plain_number))
+    ax.xaxis.set_minor_formatter(NullFormatter())
     for y, value in zip(ypos, values):
         ax.annotate(f"{value:,.1f} MB", xy=(value, y), xytext=(4, 0),
                     textcoords="offset points", va="center")
     if len(values) >= 2 and min(values) > 0:
         factor = values[0] / min(values)
-        ax.text(0.99, 0.02, f"{factor:.0f}x smaller", transform=ax.transAxes, ha="right",
+        smallest = labels[values.index(min(values))]
+        ax.text(0.99, 0.02, f"{smallest}: {factor:.0f}x smaller than {labels[0]}",
+                transform=ax.transAxes, ha="right",
                 va="bottom", fontsize=12, fontweight="bold")
     ax.set_xlim(min(min(values), limit) / 3, max(values) * 4)
     return fig

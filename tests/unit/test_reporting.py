@@ -19,6 +19,9 @@ from tests.unit.fakes import FakeClient, FakeImage
     ("RUN /bin/sh -c go mod download # buildkit", "RUN go mod download"),
     ("COPY /out/server /server # buildkit", "COPY /out/server /server"),
     ("", "(imported base filesystem)"),
+    ("/bin/sh -c #(nop) COPY multi:7e0c640d in ./ ", "COPY <several files> ./"),
+    ("/bin/sh -c #(nop) COPY dir:1f268c3e in . ", "COPY <folder> ."),
+    ("/bin/sh -c #(nop) COPY file:ab12 in /server ", "COPY <file> /server"),
 ])
 def test_clean_created_by(created_by, expected):
     assert clean_created_by(created_by) == expected
@@ -53,7 +56,7 @@ def test_size_chart_is_log_scaled_with_limit_and_factor():
     assert "MB" in ax.get_xlabel()
     assert any(line.get_xdata()[0] == 15 for line in ax.get_lines())
     texts = [t.get_text() for t in ax.texts]
-    assert "138x smaller" in texts
+    assert "optimized: 138x smaller than original" in texts
     assert "710.0 MB" in texts and "5.1 MB" in texts
 
 

@@ -1,0 +1,176 @@
+"""Benchmark: file-level image breakdown vs. plainly reading the same `docker save` stream.
+
+Usage (from the repository root, with the kit's virtualenv)::
+
+    python benchmarks/bench_breakdown.py [--tag exercise2-original] [--repeats 3]
+                                         [--json out.json]
+
+Two measurements, each run in a fresh subprocess so that its peak RSS is its own:
+
+* ``save``: ``client.api.get_image(tag, chunk_size=1 MiB)`` read to the end and discarded.
+* ``breakdown``: :func:`helpers.layers.file_breakdown` of the same image.
+
+They alternate (save, breakdown, save, breakdown, ...) after one untimed warm-up ``save``.
+Seconds are timed inside the child around the operation only (interpreter start-up and
+imports excluded; both children import the same modules, pandas included); peak RSS is the
+child's ``ru_maxrss`` from ``os.wait4``. Each child also notes when the first chunk arrived:
+the engine stages the whole archive before it sends a byte, so "after 1st byte" is where
+the two differ (parsing, then building the DataFrames).
+
+Targets: median breakdown / median save <= 1.1, breakdown peak RSS <= 150 MB. Exits 1 if a
+target is missed. Not part of the pytest suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+MAX_RATIO = 1.1
+MAX_RSS_MB = 150.0
+MIB = 1 << 20
+
+
+def child(mode: str, tag: str) -> None:
+    """Run one measurement in this process and print its figures as JSON on stdout."""
+    import resource
+
+    from helpers import engine
+    from helpers.layers import SAVE_CHUNK_SIZE, file_breakdown
+
+    client = engine.connect()
+    figures: dict = {"mode": mode}
+    first_chunk: list[float] = []
+    get_image = client.api.get_image
+
+    def timed_get_image(*args, **kwargs):
+        """The SDK's stream, noting when the first chunk arrives (the engine stages first)."""
+        for chunk in get_image(*args, **kwargs):
+            if not first_chunk:
+                first_chunk.append(time.perf_counter())
+            yield chunk
+
+    client.api.get_image = timed_get_image
+    start = time.perf_counter()
+    if mode == "save":
+        received = 0
+        for chunk in client.api.get_image(tag, chunk_size=SAVE_CHUNK_SIZE):
+            received += len(chunk)
+        figures["seconds"] = time.perf_counter() - start
+        figures["archive_bytes"] = received
+    else:
+        breakdown = file_breakdown(client, tag)
+        figures["seconds"] = time.perf_counter() - start
+        figures.update(total_bytes=breakdown.total_bytes, final_bytes=breakdown.final_bytes,
+                       wasted_bytes=breakdown.wasted_bytes, efficiency=breakdown.efficiency,
+                       layers=len(breakdown.layers), files=len(breakdown.files))
+    figures["first_byte_s"] = first_chunk[0] - start
+    figures["after_first_byte_s"] = figures["seconds"] - figures["first_byte_s"]
+    figures["self_maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6
+    client.close()
+    print(json.dumps(figures))
+
+
+def measure(mode: str, tag: str) -> dict:
+    """Run ``child(mode)`` in a fresh interpreter; add its wall time and peak RSS (wait4)."""
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, __file__, "--child", mode, "--tag", tag],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO)
+    out, err = proc.stdout.read(), proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    proc.stdout.close()
+    proc.stderr.close()
+    if proc.returncode != 0:
+        raise SystemExit(f"{mode} child failed ({proc.returncode}):\n{err.decode()[-2000:]}")
+    figures = json.loads(out)
+    figures["wall_seconds"] = time.perf_counter() - started
+    figures["peak_rss_mb"] = usage.ru_maxrss * 1024 / 1e6  # ru_maxrss is in KiB on Linux
+    return figures
+
+
+def summarize(runs: list[dict]) -> dict:
+    seconds = [run["seconds"] for run in runs]
+    return {"median_s": statistics.median(seconds), "min_s": min(seconds),
+            "max_s": max(seconds), "peak_rss_mb": max(run["peak_rss_mb"] for run in runs),
+            "median_first_byte_s": statistics.median(run["first_byte_s"] for run in runs),
+            "median_after_first_byte_s": statistics.median(run["after_first_byte_s"]
+                                                           for run in runs),
+            "runs": runs}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tag", default=None,
+                        help="image to analyse (default: exercise2-original, namespaced)")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--json", type=Path, help="write the results to this file")
+    parser.add_argument("--child", choices=["save", "breakdown"], help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    from helpers.config import ORIGINAL_TAG, image_tag
+    tag = args.tag or image_tag(ORIGINAL_TAG)
+    if args.child:
+        child(args.child, tag)
+        return 0
+
+    import docker
+    client = docker.from_env()
+    image_size = int(client.images.get(tag).attrs["Size"])
+    client.close()
+
+    measure("save", tag)  # warm-up: the engine's first export after a build is slower
+    runs: dict[str, list[dict]] = {"save": [], "breakdown": []}
+    for repeat in range(args.repeats):
+        for mode in ("save", "breakdown"):
+            figures = measure(mode, tag)
+            runs[mode].append(figures)
+            print(f"  run {repeat + 1}/{args.repeats} {mode:9s} {figures['seconds']:6.2f} s  "
+                  f"peak RSS {figures['peak_rss_mb']:6.1f} MB", file=sys.stderr)
+
+    save, breakdown = summarize(runs["save"]), summarize(runs["breakdown"])
+    ratio = breakdown["median_s"] / save["median_s"]
+    archive = runs["save"][0]["archive_bytes"]
+    figures = {key: runs["breakdown"][0][key] for key in
+               ("total_bytes", "final_bytes", "wasted_bytes", "efficiency", "layers", "files")}
+    result = {
+        "tag": tag, "image_size_bytes": image_size, "archive_bytes": archive,
+        "repeats": args.repeats, "save": save, "breakdown": breakdown, "ratio": ratio,
+        "breakdown_figures": figures,
+        "targets": {"max_ratio": MAX_RATIO, "max_peak_rss_mb": MAX_RSS_MB},
+        "ok": ratio <= MAX_RATIO and breakdown["peak_rss_mb"] <= MAX_RSS_MB,
+    }
+
+    print(f"\n{tag}: image Size {image_size / 1e6:.1f} MB, archive {archive / 1e6:.1f} MB, "
+          f"median of {args.repeats} runs each\n")
+    print(f"{'measurement':<28}{'median s':>10}{'min s':>8}{'max s':>8}{'peak RSS MB':>13}"
+          f"{'MB/s':>8}{'1st byte s':>12}{'after s':>9}")
+    for label, row in (("docker save, read+discard", save),
+                       ("file_breakdown", breakdown)):
+        print(f"{label:<28}{row['median_s']:>10.2f}{row['min_s']:>8.2f}{row['max_s']:>8.2f}"
+              f"{row['peak_rss_mb']:>13.1f}{archive / 1e6 / row['median_s']:>8.0f}"
+              f"{row['median_first_byte_s']:>12.2f}{row['median_after_first_byte_s']:>9.2f}")
+    print(f"\nratio breakdown/save: {ratio:.3f} (target <= {MAX_RATIO}); breakdown peak RSS "
+          f"{breakdown['peak_rss_mb']:.1f} MB (target <= {MAX_RSS_MB:.0f}) -> "
+          f"{'OK' if result['ok'] else 'MISSED'}")
+    print(f"breakdown: total {figures['total_bytes']:,} B, final {figures['final_bytes']:,} B, "
+          f"wasted {figures['wasted_bytes']:,} B, efficiency {figures['efficiency']:.6f}, "
+          f"{figures['layers']} layers, {figures['files']:,} files")
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
+        print(f"results written to {args.json}")
+    return 0 if result["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
