@@ -285,7 +285,9 @@ def check_only_binary(facts: Facts) -> CheckResult:
         return early
     ev = facts.evidence
     program = ev.config.program_path(ev.files)
-    extra = sorted(p for p in facts.added_files if p != program and not _is_ca_material(p))
+    # Biggest first: the files that explain the size are the ones worth naming.
+    extra = sorted((p for p in facts.added_files if p != program and not _is_ca_material(p)),
+                   key=lambda p: (-facts.added_files[p], p))
     base = "" if facts.base_layers == 0 else f" (on top of the base image's {facts.base_layers} layer(s))"
     if not extra and program in facts.added_files:
         return CheckResult("only-binary", "pass",

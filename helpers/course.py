@@ -17,7 +17,7 @@ from .config import EXERCISE_DIR
 from .engine import connect
 from .errors import BuildError, KitError, RunError
 from .run import HealthReport, check_health
-from .widgets import BuildProgress, show_error
+from .widgets import BuildProgress, CheckMyWork, show_check_report, show_error
 
 
 def connect_or_explain() -> docker.DockerClient | None:
@@ -62,6 +62,35 @@ def health(client: docker.DockerClient | None, tag: str) -> HealthReport | None:
         return None
     print(f"GET /health -> {report.status_code} in {report.elapsed_s:.1f} s: {report.body}")
     return report
+
+
+def check_my_work(client: docker.DockerClient | None, dockerfile: str | Path,
+                  context: str | Path = EXERCISE_DIR, tag: str | None = None):
+    """Build, run and check ``dockerfile``; show the pass/fail table; return the report."""
+    from .checks import run_checks
+
+    if client is None:
+        print("Skipped the checks: no Docker engine.")
+        return None
+    try:
+        report = run_checks(client, context, dockerfile, tag=tag,
+                            on_event=BuildProgress(f"check {Path(dockerfile).name}"))
+    except KitError as exc:
+        show_error(exc)
+        return None
+    show_check_report(report)
+    return report
+
+
+def check_button(client: docker.DockerClient | None, dockerfile: str | Path,
+                 context: str | Path = EXERCISE_DIR) -> CheckMyWork | None:
+    """A "Check my work" button that runs :func:`helpers.checks.run_checks` on each click."""
+    from .checks import run_checks
+
+    if client is None:
+        return None
+    return CheckMyWork(lambda: run_checks(
+        client, context, dockerfile, on_event=BuildProgress(f"check {Path(dockerfile).name}")))
 
 
 def image_exists(client: docker.DockerClient, tag: str) -> bool:

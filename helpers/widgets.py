@@ -458,3 +458,94 @@ def show_error(exc: KitError, *, frontend: str = "auto", stream: TextIO | None =
         markup += ("<details style='margin-top:4px'><summary>Full build log</summary>"
                    + _pre_html("\n".join(log[-2000:])) + "</details>")
     display({"text/html": markup, "text/plain": text}, raw=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Check my work
+# ---------------------------------------------------------------------------------------------
+STATUS_COLORS = {"pass": SUCCESS_COLOR, "fail": ERROR_COLOR, "skip": "#7f8c8d"}
+
+
+def check_report_text(report) -> str:
+    """A CheckReport as text: verdict first, then failures (with hints), skips, passes."""
+    verdict = ("PASSED: every required check passes" if report.passed
+               else f"NOT YET: {len(report.failing())} check(s) fail")
+    lines = [verdict]
+    for row in report.table().itertuples(index=False):
+        lines.append(f"{row.status:4}  {row.check:22} {row.message}")
+        if row.status != "PASS" and row.hint:
+            lines.append(f"      {'':22} hint: {row.hint}")
+    return "\n".join(lines)
+
+
+def check_report_html(report) -> str:
+    """A CheckReport as an HTML table: status, check, message and hint, failures first."""
+    color = SUCCESS_COLOR if report.passed else ERROR_COLOR
+    verdict = ("Every required check passes." if report.passed
+               else f"{len(report.failing())} check(s) fail: read the hints below.")
+    rows = []
+    for row in report.table().itertuples(index=False):
+        status = row.status.lower()
+        rows.append(
+            f"<tr><td style='color:{STATUS_COLORS[status]};font-weight:bold'>{row.status}</td>"
+            f"<td><code>{html.escape(row.check)}</code></td><td>{html.escape(row.message)}</td>"
+            f"<td>{html.escape(row.hint) if status != 'pass' else ''}</td></tr>")
+    return (f"<div style='border-left:4px solid {color};padding:4px 8px'>"
+            f"<b style='color:{color}'>{verdict}</b>"
+            "<table><thead><tr><th>status</th><th>check</th><th>what we measured</th>"
+            "<th>hint</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table></div>")
+
+
+def show_check_report(report, *, frontend: str = "auto", stream: TextIO | None = None) -> None:
+    """Display the pass/fail table (HTML in notebooks, text elsewhere)."""
+    text = check_report_text(report)
+    if _resolve_frontend(frontend) == "text":
+        print(text, file=stream or sys.stdout, flush=True)
+        return
+    display({"text/html": check_report_html(report), "text/plain": text}, raw=True)
+
+
+class CheckMyWork(_Displayable):
+    """A "Check my work" button: each click builds and checks, then shows the table.
+
+    Args:
+        run: Called on click; returns a :class:`helpers.checks.CheckReport` (it may raise
+            KitError, which is shown with its hint).
+        label: The button's text.
+    """
+
+    def __init__(self, run: Callable[[], Any], label: str = "Check my work", *,
+                 show: bool = True, frontend: str = "auto", stream: TextIO | None = None):
+        self._run = run
+        self._stream = stream
+        self.report = None
+        self.button = widgets.Button(description=label, button_style="primary",
+                                     icon="check", layout=widgets.Layout(width="auto"))
+        self.output = widgets.Output()
+        self.box = widgets.VBox([self.button, self.output])
+        self.button.on_click(lambda _button: self.click())
+        self._init_display(frontend)
+        if show:
+            self.show()
+
+    def click(self) -> None:
+        """What a click does (also callable from code and tests)."""
+        self.button.disabled = True
+        self.output.clear_output()
+        try:
+            with self.output:
+                try:
+                    self.report = self._run()
+                    show_check_report(self.report, frontend=self._mode, stream=self._stream)
+                except KitError as exc:
+                    show_error(exc, frontend=self._mode, stream=self._stream)
+        finally:
+            self.button.disabled = False
+
+    def text_summary(self) -> str:
+        if self.report is None:
+            return "[check my work] press the button (in JupyterLab) to build and check"
+        return check_report_text(self.report)
+
+    def _print_text(self) -> None:
+        print(self.text_summary(), file=self._stream or sys.stdout, flush=True)
