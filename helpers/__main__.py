@@ -52,7 +52,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     try:
         progress = TerminalProgress("check", verbose=args.verbose)
         report = run_checks(client, args.context, dockerfile.resolve(), on_event=progress,
-                            dep_cache_rebuild=not args.no_rebuild)
+                            dep_cache_rebuild=not args.no_rebuild, backend=args.backend)
     finally:
         client.close()
     if args.json:
@@ -74,7 +74,8 @@ def cmd_probe(args: argparse.Namespace) -> int:
         print(json.dumps(info.__dict__, indent=2))
     elif info.reachable:
         print(f"[OK]   Docker Engine {info.server_version} (API {info.api_version}, "
-              f"{info.os_arch}) at {info.url}; image store: {info.image_store}")
+              f"{info.os_arch}) at {info.url}; image store: {info.image_store}; "
+              f"build backends: {', '.join(info.backends)}")
     else:
         print(f"[FAIL] {info.error}\n       fix: {info.hint}")
     return 0 if info.reachable else 1
@@ -110,6 +111,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--no-rebuild", action="store_true",
                    help="skip the real rebuild of the dep-cache check (it then reports "
                         "skip, so the run cannot pass: for quick feedback only)")
+    p.add_argument("--backend", choices=("auto", "classic", "buildkit"), default="auto",
+                   help="builder: auto = BuildKit for RUN --mount Dockerfiles (default)")
     p.add_argument("--verbose", action="store_true", help="also print the builder's log")
     p.set_defaults(func=cmd_check)
     p = sub.add_parser("probe", help="is an engine there, and what can it do")

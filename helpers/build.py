@@ -34,6 +34,8 @@ class StepResult:
     instruction: str
     duration_s: float = 0.0
     cached: bool = False
+    stage: str = ""          # BuildKit's stage name ("build", "stage-1"); "" for classic
+    started_s: float = 0.0   # seconds from the start of the build (for timelines)
 
 
 @dataclass
@@ -100,8 +102,9 @@ class _StepTracker:
         if match:
             self.finish_step()
             number, self.total = int(match[1]), int(match[2])
-            self.steps.append(StepResult(number, match[3]))
             self._step_started = self.clock()
+            self.steps.append(StepResult(number, match[3],
+                                         started_s=self._step_started - self.start))
             self.on_event(BuildEvent("step", self.elapsed(), step=number, total=self.total,
                                      instruction=match[3]))
         elif line.strip() == "---> Using cache" and self.steps:
@@ -139,6 +142,9 @@ def hint_for_build_error(message: str, instruction: str = "") -> str:
     if "returned a non-zero code" in text:
         return ("The command in this RUN step failed: read the log lines just above the "
                 "error for the command's own message.")
+    if "requires buildkit" in text:
+        return ("This Dockerfile uses RUN --mount, which only BuildKit understands: build it "
+                "with backend='buildkit' (or DOCKER_BUILDKIT=1 docker build).")
     if "unknown instruction" in text or "parse error" in text:
         return "The Dockerfile has a syntax error on the line named above."
     if "pull access denied" in text or "not found: manifest unknown" in text or \
@@ -148,13 +154,52 @@ def hint_for_build_error(message: str, instruction: str = "") -> str:
     return "Read the full log above; the last lines before the error say what failed."
 
 
+BACKENDS = ("classic", "buildkit", "auto")
+MOUNT_RE = re.compile(r"^\s*RUN\s+(?:--\S+\s+)*--mount[= ]", re.IGNORECASE | re.MULTILINE)
+
+
+def uses_run_mount(dockerfile: Path) -> bool:
+    """Whether the Dockerfile has ``RUN --mount=...`` (which only BuildKit builds)."""
+    try:
+        return bool(MOUNT_RE.search(dockerfile.read_text(errors="replace")))
+    except OSError:
+        return False
+
+
+def choose_backend(requested: str, dockerfile: Path) -> tuple[str, str]:
+    """The backend to use and a note for the learner (empty when nothing needs saying).
+
+    ``auto`` picks BuildKit for Dockerfiles with ``RUN --mount`` when a BuildKit-capable
+    client exists, the classic builder otherwise. Asking for BuildKit where none is
+    available falls back to the classic builder, saying so.
+    """
+    from .buildkit import UNAVAILABLE_HINT, buildkit_client
+
+    if requested not in BACKENDS:
+        raise KitError(f"Unknown build backend {requested!r}.",
+                       f"Choose one of {', '.join(BACKENDS)}.")
+    wants_buildkit = requested == "buildkit" or (requested == "auto" and
+                                                 uses_run_mount(dockerfile))
+    if not wants_buildkit:
+        return "classic", ""
+    if buildkit_client() is None:
+        return "classic", f"BuildKit is not available here; using the classic builder. " \
+                          f"{UNAVAILABLE_HINT}"
+    return "buildkit", ""
+
+
 def build_image(client: docker.DockerClient, context: str | Path, tag: str,
                 dockerfile: str | Path = "Dockerfile", *,
                 on_event: EventHandler | None = None, nocache: bool = False,
                 buildargs: dict[str, str] | None = None,
-                labels: dict[str, str] | None = None,
+                labels: dict[str, str] | None = None, backend: str = "classic",
                 clock: Callable[[], float] = time.monotonic) -> BuildResult:
-    """Build ``dockerfile`` in ``context`` as ``tag`` with the classic builder, streaming.
+    """Build ``dockerfile`` in ``context`` as ``tag``, streaming progress.
+
+    The classic backend drives the docker SDK; ``backend="buildkit"`` (or ``"auto"`` for a
+    Dockerfile with ``RUN --mount``) uses a BuildKit-capable docker CLI
+    (:mod:`helpers.buildkit`), falling back to the classic builder with a note when there
+    is none.
 
     Args:
         client: A connected client (see :func:`helpers.engine.connect`).
@@ -166,6 +211,7 @@ def build_image(client: docker.DockerClient, context: str | Path, tag: str,
         nocache: Ignore the build cache.
         buildargs: ``--build-arg`` values.
         labels: Extra labels on top of the kit's.
+        backend: ``"classic"``, ``"buildkit"`` or ``"auto"``.
         clock: Time source (tests pass a fake one).
 
     Returns:
@@ -183,6 +229,16 @@ def build_image(client: docker.DockerClient, context: str | Path, tag: str,
     if not dockerfile_path.is_file():
         raise KitError(f"No Dockerfile at {dockerfile_path}.",
                        "Check the file name (Dockerfile.multistage?) and the folder.")
+    chosen, note = choose_backend(backend, dockerfile_path)
+    if note and on_event:
+        on_event(BuildEvent("line", 0.0, line=note))
+    if chosen == "buildkit":
+        from .buildkit import build_with_buildkit, buildkit_client
+
+        return build_with_buildkit(context.resolve(), dockerfile_path.resolve(), tag,
+                                   client=buildkit_client(), labels=kit_labels(**(labels or {})),
+                                   on_event=on_event, nocache=nocache, buildargs=buildargs,
+                                   clock=clock)
     tracker = _StepTracker(on_event, clock)
     pending = ""
     try:

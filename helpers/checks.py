@@ -133,7 +133,8 @@ class Facts:
 
 
 def gather(client: docker.DockerClient, context: Path, dockerfile: Path, tag: str,
-           on_event: EventHandler | None = None, dep_cache_rebuild: bool = True) -> Facts:
+           on_event: EventHandler | None = None, dep_cache_rebuild: bool = True,
+           backend: str = "auto") -> Facts:
     """Parse, build, inspect, run and rebuild; every failure is recorded, none raised."""
     ev = Evidence(dockerignore=(context / ".dockerignore").is_file())
     facts = Facts(ev, dockerfile, context, tag)
@@ -143,7 +144,8 @@ def gather(client: docker.DockerClient, context: Path, dockerfile: Path, tag: st
         ev.parse_error = exc
     facts.lint = run_hadolint(dockerfile)
     try:
-        build_image(client, context, tag, dockerfile, on_event=on_event)
+        built = build_image(client, context, tag, dockerfile, on_event=on_event,
+                            backend=backend)
     except BuildError as exc:
         ev.build_error = exc
         return facts
@@ -170,7 +172,7 @@ def gather(client: docker.DockerClient, context: Path, dockerfile: Path, tag: st
     except KitError as exc:
         ev.start_error, facts.health_ok = exc.message, False
     if dep_cache_rebuild:
-        facts.dep_cache = rebuild_after_edit(client, context, dockerfile, tag)
+        facts.dep_cache = rebuild_after_edit(client, context, dockerfile, tag, built.backend)
     return facts
 
 
@@ -197,7 +199,7 @@ def _base_layer_count(client: docker.DockerClient, model: df.DockerfileModel | N
 
 
 def rebuild_after_edit(client: docker.DockerClient, context: Path, dockerfile: Path,
-                       tag: str) -> tuple[str, str]:
+                       tag: str, backend: str = "classic") -> tuple[str, str]:
     """Edit a Go source in a temporary copy of the context, rebuild, inspect the cache.
 
     Returns:
@@ -219,7 +221,7 @@ def rebuild_after_edit(client: docker.DockerClient, context: Path, dockerfile: P
             target_dockerfile = inside
         probe_tag = f"{tag}-depcache-probe"
         try:
-            rebuilt = build_image(client, copy, probe_tag, target_dockerfile)
+            rebuilt = build_image(client, copy, probe_tag, target_dockerfile, backend=backend)
         except BuildError as exc:
             return "fail", f"The rebuild after a source edit failed: {exc.message}"
         finally:
@@ -503,7 +505,7 @@ def evaluate(facts: Facts) -> CheckReport:
 
 def run_checks(client: docker.DockerClient, context: str | Path, dockerfile: str | Path,
                tag: str | None = None, on_event: EventHandler | None = None,
-               dep_cache_rebuild: bool = True) -> CheckReport:
+               dep_cache_rebuild: bool = True, backend: str = "auto") -> CheckReport:
     """Build ``dockerfile`` in ``context``, measure it and return every check's result.
 
     Args:
@@ -513,6 +515,8 @@ def run_checks(client: docker.DockerClient, context: str | Path, dockerfile: str
         tag: Tag for the image under test (default: the namespaced ``exercise2-check``).
         on_event: Build progress handler.
         dep_cache_rebuild: Run the real rebuild for ``dep-cache`` (slow-ish; on by default).
+        backend: Build backend (see :func:`helpers.build.build_image`); ``auto`` uses
+            BuildKit for Dockerfiles with ``RUN --mount``.
     """
     context = Path(context)
     dockerfile = Path(dockerfile)
@@ -521,5 +525,5 @@ def run_checks(client: docker.DockerClient, context: str | Path, dockerfile: str
     if not dockerfile.is_file():
         raise KitError(f"No Dockerfile at {dockerfile}.", "Check the path.")
     facts = gather(client, context, dockerfile, tag or image_tag("exercise2-check"), on_event,
-                   dep_cache_rebuild)
+                   dep_cache_rebuild, backend)
     return evaluate(facts)

@@ -9,7 +9,6 @@ within ``timeout`` seconds (2 s by default), with a hint, never a raw ``requests
 from __future__ import annotations
 
 import os
-import shutil
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
@@ -100,7 +99,7 @@ class EngineInfo:
     os_arch: str = ""
     storage_driver: str = ""
     image_store: str = ""
-    buildkit_clients: list[str] = field(default_factory=list)
+    backends: list[str] = field(default_factory=list)  # build backends that work here
     error: str = ""
     hint: str = ""
 
@@ -115,8 +114,7 @@ def probe(timeout: float = CONNECT_TIMEOUT) -> EngineInfo:
     try:
         client = connect(timeout)
     except EngineUnavailable as exc:
-        return EngineInfo(False, url, error=exc.message, hint=exc.hint,
-                          buildkit_clients=buildkit_clients())
+        return EngineInfo(False, url, error=exc.message, hint=exc.hint)
     try:
         version = client.version()
         info = client.info()
@@ -132,18 +130,12 @@ def probe(timeout: float = CONNECT_TIMEOUT) -> EngineInfo:
         os_arch=f"{version.get('Os', '')}/{version.get('Arch', '')}",
         storage_driver=info.get("Driver", ""),
         image_store=store,
-        buildkit_clients=buildkit_clients(),
+        backends=available_backends(),
     )
 
 
-def buildkit_clients() -> list[str]:
-    """Docker CLI binaries on this machine, Debian's 20.10 client first.
+def available_backends() -> list[str]:
+    """``["classic"]``, plus ``"buildkit"`` when a BuildKit-capable docker CLI exists."""
+    from .buildkit import buildkit_client  # the CLI probe runs only when asked
 
-    Which of them can actually build with BuildKit is decided when a build backend is chosen;
-    this only lists candidates.
-    """
-    found = []
-    for candidate in ("/usr/bin/docker", shutil.which("docker")):
-        if candidate and os.path.exists(candidate) and candidate not in found:
-            found.append(candidate)
-    return found
+    return ["classic"] + (["buildkit"] if buildkit_client() is not None else [])

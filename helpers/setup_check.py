@@ -15,6 +15,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from .buildkit import UNAVAILABLE_HINT, buildkit_client
 from .config import STAND_IN_LABEL
 from .engine import EngineInfo, connect, probe
 from .errors import KitError
@@ -45,26 +46,6 @@ def check_engine(info: EngineInfo) -> SetupCheck:
                       f"image store: {info.image_store}")
 
 
-def buildkit_client() -> tuple[str, str] | None:
-    """A docker CLI that can build with BuildKit here: (path, how), or None.
-
-    ``docker buildx`` if the plugin exists; otherwise a client whose ``docker build`` still
-    accepts ``DOCKER_BUILDKIT=1`` (the Debian 20.10 client does; newer clients without buildx
-    refuse).
-    """
-    candidates = [c for c in ("/usr/bin/docker", shutil.which("docker")) if c and
-                  os.path.exists(c)]
-    for cli in dict.fromkeys(candidates):
-        if _runs([cli, "buildx", "version"]):
-            return cli, "buildx plugin"
-    for cli in dict.fromkeys(candidates):
-        version = _output([cli, "version", "--format", "{{.Client.Version}}"])
-        major = version.split(".")[0]
-        if major.isdigit() and 18 <= int(major) < 23:
-            return cli, f"DOCKER_BUILDKIT=1 with client {version}"
-    return None
-
-
 def check_buildkit(info: EngineInfo) -> SetupCheck:
     if not info.reachable:
         return SetupCheck("BuildKit", False, "no engine to build with",
@@ -73,10 +54,8 @@ def check_buildkit(info: EngineInfo) -> SetupCheck:
     if found is None:
         return SetupCheck("BuildKit", False,
                           "no docker CLI here can build with BuildKit (no buildx plugin)",
-                          "Install the docker-buildx plugin (Debian: docker-buildx) or the "
-                          "distribution's docker.io client. Notebooks fall back to the classic "
-                          "builder.")
-    return SetupCheck("BuildKit", True, f"{found[0]} ({found[1]})")
+                          UNAVAILABLE_HINT)
+    return SetupCheck("BuildKit", True, f"{found.path} ({found.how})")
 
 
 def check_base_image(info: EngineInfo) -> SetupCheck:
