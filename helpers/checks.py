@@ -15,6 +15,7 @@ base-images. Advice ids (shown, not required): non-root, healthcheck, dockerigno
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import subprocess
 import sys
@@ -128,6 +129,7 @@ class Facts:
     base_layers: int = 0
     added_files: dict[str, int] | None = None
     health_ok: bool | None = None
+    health_status: int | None = None
     dep_cache: tuple[str, str] | None = None  # (status, message) of the real rebuild
     lint: list[dict] | None = None
 
@@ -165,7 +167,7 @@ def gather(client: docker.DockerClient, context: Path, dockerfile: Path, tag: st
     ev.ca = image_facts.find_ca_bundle(client, tag, ev.files)
     try:
         health = check_health(client, tag)
-        facts.health_ok = health.healthy
+        facts.health_ok, facts.health_status = health.healthy, health.status_code
         ev.health_ca_roots = health.ca_roots
     except RunError as exc:
         ev.run_error, facts.health_ok = exc, False
@@ -272,8 +274,10 @@ def check_size(facts: Facts) -> CheckResult:
         return early
     size = facts.size_bytes / MB
     if facts.size_bytes < SIZE_LIMIT_BYTES:
-        return CheckResult("size", "pass", f"The image is {size:.2f} MB, under the 15 MB limit "
-                           "(engine image Size, uncompressed).")
+        shown = math.floor(size * 100) / 100  # never round up to the limit itself
+        return CheckResult("size", "pass", f"The image is {shown:.2f} MB "
+                           f"({facts.size_bytes:,} bytes), under the 15 MB limit (engine image "
+                           "Size, uncompressed).")
     return CheckResult("size", "fail", f"The image is {size:.1f} MB; the limit is 15 MB.",
                        "Only the binary (and CA bundle) should be in the final stage.")
 
@@ -338,8 +342,11 @@ def check_runs(facts: Facts) -> CheckResult:
         return CheckResult("runs", "pass", "The container started and GET /health answered 200.")
     if ev.run_error is not None:
         return CheckResult("runs", "fail", ev.run_error.message, ev.run_error.hint)
-    return CheckResult("runs", "fail", f"The container did not start: {ev.start_error}",
-                       "Check ENTRYPOINT/CMD.")
+    if ev.start_error:
+        return CheckResult("runs", "fail", f"The container did not start: {ev.start_error}",
+                           "Check ENTRYPOINT/CMD.")
+    return CheckResult("runs", "fail", f"GET /health answered {facts.health_status}, not 200.",
+                       "The server must answer GET /health with 200 OK.")
 
 
 def check_multi_stage(facts: Facts) -> CheckResult:
@@ -350,7 +357,7 @@ def check_multi_stage(facts: Facts) -> CheckResult:
     if len(model.stages) < 2:
         return CheckResult("multi-stage", "fail", "Only one stage (one FROM).",
                            "Add a builder stage `FROM golang:1.22 AS build` and a runtime stage.")
-    base = model.final.base
+    base = model.root_image(model.final)  # follows FROM <earlier stage> to the real image
     if df.is_toolchain_image(base):
         return CheckResult("multi-stage", "fail", f"The runtime stage is FROM {base}, a "
                            "toolchain image.", "Use scratch, alpine or distroless at the end.")
@@ -370,7 +377,8 @@ def check_multi_stage(facts: Facts) -> CheckResult:
 def check_dep_cache(facts: Facts) -> CheckResult:
     model = facts.evidence.model
     if model is None:
-        return CheckResult("dep-cache", "fail", "The Dockerfile does not parse.")
+        return CheckResult("dep-cache", "fail", "The Dockerfile does not parse.",
+                           facts.evidence.parse_error.hint)
     order = df.dependency_order(model)
     if order["download_line"] is None:
         return CheckResult("dep-cache", "fail", "No `go mod download` step.",
@@ -388,7 +396,9 @@ def check_dep_cache(facts: Facts) -> CheckResult:
     if facts.dep_cache is None:
         return CheckResult("dep-cache", "skip", "Order is right; the rebuild was not run.")
     status, message = facts.dep_cache
-    return CheckResult("dep-cache", status, message)
+    hint = "" if status == "pass" else ("COPY go.mod go.sum ./ and RUN go mod download "
+                                        "before COPY . . so a code edit leaves them cached.")
+    return CheckResult("dep-cache", status, message, hint)
 
 
 def check_static_binary(facts: Facts) -> CheckResult:
@@ -412,23 +422,29 @@ def check_static_binary(facts: Facts) -> CheckResult:
                        "interpreter) and stripped (no symbol or debug sections).")
 
 
+def _is_golang_builder(image: str) -> bool:
+    """``golang:<version>`` (any registry, tag or digest pinned): the official Go image."""
+    repository, tag = df.split_ref(image)
+    return repository.rsplit("/", 1)[-1] == "golang" and (tag is not None or "@" in image)
+
+
 def check_base_images(facts: Facts) -> CheckResult:
     model = facts.evidence.model
     if model is None:
-        return CheckResult("base-images", "fail", "The Dockerfile does not parse.")
+        return CheckResult("base-images", "fail", "The Dockerfile does not parse.",
+                           facts.evidence.parse_error.hint)
     problems = [f"{image} is not pinned" for _, image in df.uses_latest_or_unpinned(model)]
-    builders = {stage.base for stage, _ in df.go_build_commands(model)
-                if stage.base_stage is None}
-    for base in builders:
-        name, _, tag = base.partition(":")
-        if not name.endswith("golang") or not tag:
+    # Follow FROM <earlier stage> chains down to the external image each stage starts from.
+    builders = {model.root_image(stage) for stage, _ in df.go_build_commands(model)}
+    for base in sorted(builders):
+        if not _is_golang_builder(base):
             problems.append(f"the builder is FROM {base}, not golang:<version>")
-    runtime = model.final.base
-    if model.final.base_stage is None and runtime != "scratch" and \
-            not runtime.startswith(MINIMAL_BASES):
+    runtime = model.root_image(model.final)
+    if runtime != "scratch" and not runtime.startswith(MINIMAL_BASES):
         problems.append(f"the runtime is FROM {runtime}, not scratch/alpine/distroless")
     if problems:
-        return CheckResult("base-images", "fail", "; ".join(problems).capitalize() + ".",
+        text = "; ".join(problems)
+        return CheckResult("base-images", "fail", text[0].upper() + text[1:] + ".",
                            "Builder `golang:1.22`, runtime `scratch` (or pinned alpine).")
     return CheckResult("base-images", "pass", f"Builder {', '.join(sorted(builders)) or '?'}, "
                        f"runtime {runtime}, all pinned.")
@@ -447,8 +463,9 @@ def check_healthcheck(facts: Facts) -> CheckResult:
     if (early := _not_built(facts, "healthcheck")):
         return early
     ev = facts.evidence
-    if not ev.config.healthcheck:
-        return CheckResult("healthcheck", "fail", "No HEALTHCHECK.",
+    if not ev.config.healthcheck or ev.config.healthcheck[0] == "NONE":
+        what = "HEALTHCHECK NONE disables it." if ev.config.healthcheck else "No HEALTHCHECK."
+        return CheckResult("healthcheck", "fail", what,
                            'HEALTHCHECK CMD ["/server", "-healthcheck"]')
     problem = next((d for d in diagnose(ev) if d.id == "healthcheck-shell"), None)
     if problem:

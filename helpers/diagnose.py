@@ -1,6 +1,6 @@
 """The classic learner mistakes, recognised from evidence, each with a targeted hint.
 
-Every mistake in GUIDE.md's list has an id, a title, the *why* (what really goes wrong) and
+Every mistake in the kit's list of classic learner mistakes has an id, a title, the *why* (what really goes wrong) and
 the one-line *fix*. A detector looks at the :class:`Evidence` gathered by the checks — the
 parsed Dockerfile, the build error, the container's exit code and logs, the image's files,
 configuration and ELF headers — and says *what happened* in this learner's case, or ``None``.
@@ -9,6 +9,7 @@ A failing check lists the diagnoses that explain it (see ``RELATED`` in helpers.
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -203,9 +204,12 @@ def _healthcheck_shell(ev: Evidence) -> str | None:
     if ev.config is None or not ev.config.healthcheck or ev.files is None:
         return None
     test = ev.config.healthcheck
-    words = test[1:] if test[0] in ("CMD", "CMD-SHELL") else test
-    if test[0] == "CMD-SHELL" and "/bin/sh" not in ev.files:
-        return "HEALTHCHECK is in shell form and the image has no /bin/sh."
+    if test[0] == "CMD-SHELL":
+        if "/bin/sh" not in ev.files:
+            return "HEALTHCHECK is in shell form and the image has no /bin/sh."
+        words = shlex.split(test[1]) if len(test) > 1 else []
+    else:
+        words = test[1:] if test[0] == "CMD" else test
     program = words[0] if words else ""
     if any(program == tool or program.endswith("/" + tool.lstrip("/")) for tool in SHELL_TOOLS) \
             and not any(f.endswith("/" + program.rsplit("/", 1)[-1]) for f in ev.files):
@@ -278,7 +282,7 @@ MISTAKES_BY_ID = {mistake.id: mistake for mistake in MISTAKES}
 
 
 def diagnose(evidence: Evidence) -> list[Diagnosis]:
-    """Every classic mistake the evidence shows, in the order of GUIDE.md's list."""
+    """Every classic mistake the evidence shows, in the order of :data:`MISTAKES`."""
     found = []
     for mistake in MISTAKES:
         try:

@@ -293,13 +293,13 @@ class DockerfileModel:
         ``image`` given without tag or digest (``"golang"``) matches every tag of it.
         """
         want = _normalize_ref(image)
-        repo_only = _split_ref(image)[1] is None and "@" not in image
+        repo_only = split_ref(image)[1] is None and "@" not in image
         found = []
         for stage in self.stages:
             if stage.base_stage is not None:
                 continue
             have = _normalize_ref(stage.base)
-            if have == want or (repo_only and _split_ref(have)[0] == _split_ref(want)[0]):
+            if have == want or (repo_only and split_ref(have)[0] == split_ref(want)[0]):
                 found.append(stage)
         return found
 
@@ -1033,7 +1033,7 @@ def _join(base: str, path: str) -> str:
     return _clean(posixpath.join(base or "/", path)) if path else _clean(base or "/")
 
 
-def _split_ref(image: str) -> tuple[str, str | None]:
+def split_ref(image: str) -> tuple[str, str | None]:
     """(repository, tag or None) of an image reference; a digest is dropped."""
     name = image.split("@", 1)[0]
     slash = name.rfind("/")
@@ -1052,12 +1052,12 @@ def _normalize_ref(image: str) -> str:
         image = image[len("library/"):]
     if "@" in image:
         return image
-    repo, tag = _split_ref(image)
+    repo, tag = split_ref(image)
     return f"{repo}:{tag or 'latest'}"
 
 
 def _is_official_golang(image: str) -> bool:
-    return _split_ref(_normalize_ref(image))[0] == "golang"
+    return split_ref(_normalize_ref(image))[0] == "golang"
 
 
 # --------------------------------------------------------------------------------------------
@@ -1398,7 +1398,7 @@ def uses_latest_or_unpinned(model: DockerfileModel) -> list[tuple[Stage, str]]:
         if stage.base_stage is not None or base.lower() == "scratch" or "@" in base \
                 or "$" in base:
             continue
-        tag = _split_ref(base)[1]
+        tag = split_ref(base)[1]
         if tag is None or tag == "latest":
             found.append((stage, base))
     return found
@@ -1417,7 +1417,7 @@ def is_toolchain_image(image: str) -> bool:
     ``tinygo``, ``go-toolset``, ``gcc``, ``rust``... False for ``scratch``, ``alpine``,
     ``busybox``, ``debian``, ``gcr.io/distroless/*`` and other runtime bases.
     """
-    repo = _split_ref(image.strip().lower())[0]
+    repo = split_ref(image.strip().lower())[0]
     if not repo or repo == "scratch":
         return False
     parts = repo.split("/")
