@@ -69,7 +69,7 @@ def running(client: docker.DockerClient, image: str, *, container_port: int = 80
         container_port: The port the server listens on inside the container.
         name: Container name (gets the namespace prefix and a random suffix).
         stop_timeout: Seconds ``docker stop`` waits before SIGKILL.
-        **run_kwargs: Passed to ``client.containers.run`` (e.g. ``read_only=True``).
+        **run_kwargs: Passed to ``client.containers.create`` (e.g. ``read_only=True``).
 
     Yields:
         RunningContainer with the base URL of the published port.
@@ -83,9 +83,12 @@ def running(client: docker.DockerClient, image: str, *, container_port: int = 80
     container = None
     try:
         try:
-            container = client.containers.run(
-                image, detach=True, name=container_name, labels=labels,
+            # create, then start: if start fails (no /bin/sh, exec format error...), the
+            # container already exists and the finally block below still removes it.
+            container = client.containers.create(
+                image, name=container_name, labels=labels,
                 ports={f"{container_port}/tcp": ("127.0.0.1", None)}, **run_kwargs)
+            container.start()
         except ImageNotFound:
             raise KitError(f"There is no image {image!r} to run.",
                            "Build it first.") from None

@@ -6,7 +6,7 @@ tests can assert on it (e.g. that a container was removed after an exception).
 
 from __future__ import annotations
 
-from docker.errors import ImageNotFound, NotFound
+from docker.errors import APIError, ImageNotFound, NotFound
 
 
 class FakeAPI:
@@ -26,8 +26,11 @@ class FakeAPI:
 class FakeContainer:
     """A container that is 'running', with a published port, until stopped or removed."""
 
-    def __init__(self, name, labels, status="running", exit_code=0, logs=b"", port="49153"):
+    def __init__(self, name, labels, status="running", exit_code=0, logs=b"", port="49153",
+                 start_error=""):
         self.name = name
+        self.start_error = start_error
+        self.started = False
         self.labels = labels
         self.status = status
         self.exit_code = exit_code
@@ -46,6 +49,11 @@ class FakeContainer:
         if self.removed:
             raise NotFound("gone")
 
+    def start(self):
+        if self.start_error:
+            raise APIError(self.start_error, explanation=self.start_error)
+        self.started = True
+
     def logs(self):
         return self._logs
 
@@ -63,7 +71,7 @@ class FakeContainers:
         self.run_kwargs = None
         self.container_kwargs = container_kwargs
 
-    def run(self, image, **kwargs):
+    def create(self, image, **kwargs):
         if image == "missing":
             raise ImageNotFound("no such image")
         self.run_kwargs = kwargs

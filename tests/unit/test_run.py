@@ -61,3 +61,13 @@ def test_exited_container_reports_exit_code_logs_and_hint():
 def test_exit_hints_name_the_classic_causes():
     assert "GOOS/GOARCH" in exit_hint(1, "exec /server: exec format error")
     assert "not found" in exit_hint(127, "")
+
+
+def test_container_that_fails_to_start_is_removed():
+    """docker run = create + start: a failed start must not leave a 'created' container."""
+    client = FakeClient(start_error='exec: "/bin/sh": stat /bin/sh: no such file or directory')
+    with pytest.raises(KitError, match="could not start"):
+        with running(client, "img"):
+            pass
+    (container,) = client.containers.created
+    assert container.removed and not container.started
