@@ -34,6 +34,7 @@ test-unit: $(STAMP)
 bench: setup
 	$(PYTHON) benchmarks/bench_breakdown.py --json out/bench-breakdown.json
 	$(PYTHON) benchmarks/bench_notebooks.py --json out/bench-notebooks.json
+	$(PYTHON) benchmarks/bench_cache.py --json out/bench-cache.json
 
 lab: $(STAMP) engine
 	$(VENV)/bin/jupyter lab notebooks/

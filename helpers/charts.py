@@ -314,3 +314,167 @@ def _percent(size: int, total: int) -> str:
         return "n/a"
     share = 100 * size / total
     return "<0.1%" if 0 < share < 0.05 else f"{share:.1f}%"
+
+
+# --------------------------------------------------------------------------------------------
+# Build timelines (which step ran, which came from the cache, and when)
+# --------------------------------------------------------------------------------------------
+
+#: Bar colours of :func:`build_timeline`: a step that ran, one taken from the build cache,
+#: and a FROM line (a base image or an earlier stage: neither ran nor was cached).
+TIMELINE_COLORS = {"executed": "#e67e22", "cached": "#2e86c1", "base": "#bdc3c7"}
+TIMELINE_LEGEND = {"executed": "executed (ran)", "cached": "cached (reused)",
+                   "base": "FROM (base image / stage)"}
+#: Shortest bar drawn, as a fraction of the x range: 0-s and cached steps stay visible.
+TIMELINE_MIN_FRACTION = 0.006
+#: Longest step label of a timeline (room for a stage prefix such as ``[stage-1] ``).
+TIMELINE_LABEL_CHARS = 48
+
+
+def _timeline_kind(step) -> str:
+    if step.instruction.lstrip().upper().startswith("FROM "):
+        return "base"
+    return "cached" if step.cached else "executed"
+
+
+def _timeline_label(step, limit: int = TIMELINE_LABEL_CHARS) -> str:
+    """``[stage] INSTRUCTION`` on one line, shortened.
+
+    ``--mount`` flags and a RUN's leading ``VAR=value`` assignments are dropped, so the
+    command itself (``RUN go build -trimpath ...``) fits in the label.
+    """
+    import re as _re
+
+    text = " ".join(_re.sub(r"\s--mount=\S+", "", " " + step.instruction).split())
+    text = _re.sub(r"^(RUN\s+)(?:[A-Za-z_][A-Za-z0-9_]*=\S*\s+)+", r"\1", text)
+    if step.stage:
+        text = f"[{step.stage}] {text}"
+    return _shorten(text, limit)
+
+
+def _timeline_end(result) -> float:
+    ends = [step.started_s + step.duration_s for step in result.steps]
+    return max(ends + [result.duration_s, 0.0])
+
+
+def _draw_timeline(ax, result, title: str, xmax: float) -> set[str]:
+    """One build's timeline on ``ax``; returns the bar kinds drawn (for the legend)."""
+    steps = sorted(result.steps, key=lambda step: (step.started_s, step.number))
+    min_width = xmax * TIMELINE_MIN_FRACTION
+    ypos = list(range(len(steps)))
+    kinds = [_timeline_kind(step) for step in steps]
+    widths = [max(step.duration_s, min_width) for step in steps]
+    ax.barh(ypos, widths, left=[step.started_s for step in steps], height=0.7,
+            color=[TIMELINE_COLORS[kind] for kind in kinds], edgecolor="#34495e",
+            linewidth=0.6)
+    ax.set_yticks(ypos, [_timeline_label(step) for step in steps], fontsize=TICK_SIZE,
+                  family="monospace")
+    ax.set_ylim(len(steps) - 0.5, -0.5)  # first step on top
+    for y, step, kind, width in zip(ypos, steps, kinds, widths):
+        if kind == "base":
+            continue
+        text = "cached" if kind == "cached" else f"{step.duration_s:.1f} s"
+        if width > 0.3 * xmax:  # a long bar: the text goes inside, at its right end
+            ax.annotate(text, xy=(step.started_s + width, y), xytext=(-5, 0),
+                        textcoords="offset points", va="center", ha="right",
+                        fontsize=NOTE_SIZE, color="white", fontweight="bold")
+        else:
+            ax.annotate(text, xy=(step.started_s + width, y), xytext=(4, 0),
+                        textcoords="offset points", va="center", ha="left",
+                        fontsize=NOTE_SIZE, color="#34495e",
+                        bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5,
+                              "alpha": 0.8})
+    ax.axvline(result.duration_s, color="#34495e", linestyle="--", linewidth=1)
+    ax.annotate(f"done {result.duration_s:.1f} s", xy=(result.duration_s, 1),
+                xycoords=("data", "axes fraction"), xytext=(3, -3),
+                textcoords="offset points", ha="left", va="top", fontsize=NOTE_SIZE,
+                color="#34495e")
+    ax.set_xlim(0, xmax)
+    ax.tick_params(axis="x", labelsize=TICK_SIZE)
+    ax.grid(axis="x", color="#d5d8dc", linewidth=0.6)
+    ax.set_axisbelow(True)
+    ax.set_xlabel("seconds since build start", fontsize=LABEL_SIZE)
+    ax.set_title(title, fontsize=TITLE_SIZE, fontweight="bold")
+    return set(kinds)
+
+
+def _timeline_legend(fig, kinds: set[str]) -> None:
+    from matplotlib.patches import Patch
+
+    handles = [Patch(facecolor=TIMELINE_COLORS[kind], edgecolor="#34495e",
+                     label=TIMELINE_LEGEND[kind])
+               for kind in ("executed", "cached", "base") if kind in kinds]
+    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles),
+               fontsize=NOTE_SIZE, frameon=False)
+
+
+def _timeline_title(label: str, result) -> str:
+    return f"{label}: {result.duration_s:.1f} s"
+
+
+def build_timeline(result, title: str) -> Figure:
+    """One horizontal bar per build step, from when it started for as long as it took.
+
+    Bars start at ``step.started_s`` and are ``step.duration_s`` long (at least
+    :data:`TIMELINE_MIN_FRACTION` of the x range, so cached and 0-s steps stay visible),
+    coloured by what the builder did (executed, cached, or a FROM line), each annotated with
+    its seconds or "cached". Steps are listed top to bottom in the order they started; labels
+    are the instructions (``--mount`` flags and a RUN's ``VAR=value`` prefixes dropped),
+    prefixed with BuildKit's stage name. A dashed line marks the end of the build (its total
+    includes sending the context and writing the image).
+
+    Args:
+        result: A :class:`helpers.build.BuildResult` (either backend).
+        title: Figure title.
+
+    Returns:
+        The Figure (one Axes; the legend below it).
+
+    Raises:
+        ValueError: ``result`` has no steps.
+    """
+    if not result.steps:
+        raise ValueError("the build has no steps to plot")
+    end = _timeline_end(result)
+    fig = Figure(figsize=(11, 2.0 + 0.36 * len(result.steps)), layout="constrained")
+    ax = fig.add_subplot()
+    kinds = _draw_timeline(ax, result, title, max(end * 1.15, 0.1))
+    _timeline_legend(fig, kinds)
+    return fig
+
+
+def build_timelines(results: Mapping[str, object], title: str) -> Figure:
+    """Several builds' timelines stacked, on one shared x axis (seconds).
+
+    Meant for the same edit under different Dockerfiles (or a cold build above a rebuild):
+    the common scale shows at a glance which one spent its time where. Each panel is titled
+    with its label and the build's total seconds.
+
+    Args:
+        results: Label -> :class:`helpers.build.BuildResult`, top panel first.
+        title: Figure title (above all panels).
+
+    Returns:
+        The Figure, one Axes per build in the order given.
+
+    Raises:
+        ValueError: ``results`` is empty or a build has no steps.
+    """
+    if not results:
+        raise ValueError("no builds to plot")
+    for label, result in results.items():
+        if not result.steps:
+            raise ValueError(f"the build {label!r} has no steps to plot")
+    xmax = max(max(_timeline_end(result) for result in results.values()) * 1.15, 0.1)
+    counts = [len(result.steps) for result in results.values()]
+    fig = Figure(figsize=(11, 1.4 + 0.9 * len(counts) + 0.3 * sum(counts)),
+                 layout="constrained")
+    axes = fig.subplots(len(counts), 1, sharex=True, squeeze=False,
+                        gridspec_kw={"height_ratios": counts})[:, 0]
+    kinds: set[str] = set()
+    for ax, (label, result) in zip(axes, results.items()):
+        kinds |= _draw_timeline(ax, result, _timeline_title(label, result), xmax)
+        ax.tick_params(axis="x", labelbottom=True)
+    fig.suptitle(title, fontsize=TITLE_SIZE, fontweight="bold")
+    _timeline_legend(fig, kinds)
+    return fig
