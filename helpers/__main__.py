@@ -4,6 +4,7 @@ Commands:
     demo     build the original and the optimized image, run both, print a table and a chart
     check    build a Dockerfile, run it, and check every requirement of the exercise
     probe    say whether an engine answers and what it offers
+    record   record real runs for machines without an engine (recordings/)
     reset    remove the containers and images the kit made (this namespace, or --all)
 
 Errors the kit knows about print two lines (what happened, then a hint) and exit 1; Ctrl-C
@@ -43,6 +44,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from .checks import run_checks  # imported here: the other commands do not need it
+    from .widgets import check_report_text
 
     # Like `docker build -f`: relative to the current folder; else try inside the context.
     dockerfile = Path(args.dockerfile)
@@ -58,14 +60,24 @@ def cmd_check(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report.to_json(), indent=2))
     else:
-        for row in report.table().itertuples(index=False):
-            print(f"{row.status:4}  {row.check:22} {row.message}")
-            if row.status != "PASS" and row.hint:
-                print(f"      {'':22} hint: {row.hint}")
-        verdict = "PASSED: every required check passes" if report.passed else \
-            f"FAILED: {', '.join(r for r in report.failing())}"
-        print(f"\n{verdict}")
+        print(check_report_text(report))
     return 0 if report.passed else 1
+
+
+def cmd_record(args: argparse.Namespace) -> int:
+    from . import recorded
+
+    client = engine.connect()
+    try:
+        recording = recorded.record(
+            client, progress=lambda key: TerminalProgress(f"record {key}"))
+    finally:
+        client.close()
+    path = recorded.save(recording, Path(args.output) if args.output else recorded.RECORDING_PATH)
+    meta = recording["meta"]
+    print(f"recorded {len(recording['images'])} images on {meta['engine']} at {meta['date']}"
+          f" -> {path} ({path.stat().st_size / 1e3:.0f} kB)")
+    return 0
 
 
 def cmd_probe(args: argparse.Namespace) -> int:
@@ -118,6 +130,9 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("probe", help="is an engine there, and what can it do")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_probe)
+    p = sub.add_parser("record", help="record real runs for engine-less mode")
+    p.add_argument("--output", help="where to write (default recordings/recording.json.gz)")
+    p.set_defaults(func=cmd_record)
     p = sub.add_parser("reset", help="remove what the kit made")
     p.add_argument("--all", action="store_true", help="every namespace (instructors)")
     p.add_argument("--keep-images", action="store_true", help="remove containers only")

@@ -48,6 +48,7 @@ class BuildResult:
     log: list[str]
     duration_s: float
     backend: str = "classic"
+    recorded: bool = False  # True when it comes from a recorded run (no engine here)
 
     @property
     def cached_steps(self) -> int:

@@ -58,7 +58,7 @@ from .build import BuildResult, EventHandler, StepResult, build_image
 from .config import EXERCISE_DIR, MANAGED_LABEL, SOLUTIONS_DIR, image_tag
 from .errors import BuildError, KitError
 
-__all__ = ["SCENARIOS", "VARIANTS", "ScenarioResult", "Variant", "connect_or_explain",
+__all__ = ["SCENARIOS", "VARIANTS", "ScenarioResult", "Variant",
            "count_steps", "edit_go_mod", "edit_go_source", "empty_cache_mounts", "explain",
            "key_lines", "matrix_frame", "notebook_matrix", "ratios", "rerun_steps",
            "run_matrix", "run_variant", "self_check", "step_state", "timelines"]
@@ -464,18 +464,6 @@ def run_matrix(client: docker.DockerClient, variants: Iterable[Variant] = VARIAN
             results += [ScenarioResult(variant.key, s, "error", reason=exc.message,
                                        backend=variant.backend) for s in scenarios]
     return results
-
-
-def connect_or_explain() -> docker.DockerClient | None:
-    """A client for the engine, or None after showing why none answers and what to do."""
-    from .engine import connect
-    from .widgets import show_error
-
-    try:
-        return connect()
-    except KitError as exc:
-        show_error(exc)
-        return None
 
 
 def notebook_matrix(client: docker.DockerClient | None, variants: Iterable[Variant] = VARIANTS,

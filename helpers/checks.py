@@ -132,6 +132,7 @@ class Facts:
     health_status: int | None = None
     dep_cache: tuple[str, str] | None = None  # (status, message) of the real rebuild
     lint: list[dict] | None = None
+    no_engine: str = ""  # why nothing dynamic could be measured (engine-less mode)
 
 
 def gather(client: docker.DockerClient, context: Path, dockerfile: Path, tag: str,
@@ -262,6 +263,9 @@ def run_hadolint(dockerfile: Path) -> list[dict] | None:
 # --------------------------------------------------------------------------------------------
 def _not_built(facts: Facts, check_id: str) -> CheckResult | None:
     ev = facts.evidence
+    if facts.no_engine:
+        return CheckResult(check_id, "skip", f"Not measured: {facts.no_engine}",
+                           "Run this on a machine with a Docker engine to measure it.")
     if ev.build_error is not None:
         return CheckResult(check_id, "fail",
                            f"Not measured: the image did not build ({ev.build_error.message}).",
@@ -518,6 +522,27 @@ def evaluate(facts: Facts) -> CheckReport:
                 result.hint = found[result.diagnoses[0]].hint()
         results.append(result)
     return CheckReport(results, diagnoses, facts.tag)
+
+
+def run_static_checks(context: str | Path, dockerfile: str | Path,
+                      reason: str = "no Docker engine answers here") -> CheckReport:
+    """The checks that need no engine, for real; every image-based check reports ``skip``.
+
+    Used in engine-less mode (Binder): the Dockerfile is parsed and linted, the context's
+    .dockerignore looked at; size, runs, CA bundle, ELF... say why they were not measured.
+    """
+    context = Path(context)
+    dockerfile = Path(dockerfile)
+    if not dockerfile.is_absolute():
+        dockerfile = context / dockerfile
+    ev = Evidence(dockerignore=(context / ".dockerignore").is_file())
+    facts = Facts(ev, dockerfile, context, "", no_engine=reason)
+    try:
+        ev.model = df.parse(dockerfile)
+    except KitError as exc:
+        ev.parse_error = exc
+    facts.lint = run_hadolint(dockerfile)
+    return evaluate(facts)
 
 
 def run_checks(client: docker.DockerClient, context: str | Path, dockerfile: str | Path,

@@ -1,9 +1,12 @@
-"""Notebook steps: the few calls each course notebook makes, with errors shown, not raised.
+"""What a course notebook talks to: a live engine, or recorded real runs when none answers.
 
-A learner's mistake (a Dockerfile that does not build, a container that exits) must end in a
-clear message and a hint in the cell's output, and the next cells must still run. So these
-wrappers catch :class:`~helpers.errors.KitError`, show it with
-:func:`helpers.widgets.show_error`, and return ``None``; later cells check for ``None``.
+``kit = Course.start()`` connects to the engine (2 s at most); when no engine answers it loads
+the recording made by ``python -m helpers record`` and shows a banner saying the results are a
+recorded run. The notebook then calls the same methods either way — ``build``, ``summary``,
+``history``, ``breakdown``, ``health``, ``check_my_work`` — and every result carries
+``recorded=True`` when it was replayed. A learner's mistake (a Dockerfile that does not build,
+a container that exits) ends in a clear message and a hint in the cell's output, and the
+method returns ``None`` so the next cells still run.
 """
 
 from __future__ import annotations
@@ -11,88 +14,196 @@ from __future__ import annotations
 from pathlib import Path
 
 import docker
+import pandas as pd
 
+from . import recorded
 from .build import BuildResult, build_image
 from .config import EXERCISE_DIR
 from .engine import connect
-from .errors import BuildError, KitError, RunError
+from .errors import BuildError, EngineUnavailable, KitError, RunError
+from .layers import ImageBreakdown, ImageSummary, file_breakdown, history_frame, summarize
 from .run import HealthReport, check_health
-from .widgets import BuildProgress, CheckMyWork, show_check_report, show_error
+from .widgets import BuildProgress, CheckMyWork, show_check_report, show_error, show_notice
 
 
-def connect_or_explain() -> docker.DockerClient | None:
-    """A client, or None after showing why no engine answers and what to do."""
-    try:
-        return connect()
-    except KitError as exc:
-        show_error(exc)
-        return None
+class Course:
+    """One notebook's connection to the kit: live (``client``) or replaying ``recording``.
 
+    Args:
+        client: A connected docker client, or None in engine-less mode.
+        recording: The recorded runs (engine-less mode), or None.
+        reason: Why there is no engine (shown in messages), when there is none.
+    """
 
-def build(client: docker.DockerClient | None, dockerfile: str | Path, tag: str,
-          context: str | Path = EXERCISE_DIR, **kwargs) -> BuildResult | None:
-    """Build with the live progress widget; None (error shown) if the build fails."""
-    if client is None:
-        print(f"Skipped building {tag}: no Docker engine (see the first cell).")
-        return None
-    try:
-        return build_image(client, context, tag, dockerfile, on_event=BuildProgress(tag),
-                           **kwargs)
-    except BuildError:
-        return None  # the progress widget already shows the failing step and the hint
-    except KitError as exc:
-        show_error(exc)
-        return None
+    def __init__(self, client: docker.DockerClient | None,
+                 recording: recorded.Recording | None = None, reason: str = "") -> None:
+        self.client = client
+        self.recording = recording
+        self.reason = reason
+        self._keys: dict[str, str] = {}  # tag -> recording key, for replayed images
 
+    @classmethod
+    def start(cls) -> "Course":
+        """Connect, or fall back to the recording with a banner (never raises)."""
+        try:
+            return cls(connect())
+        except EngineUnavailable as exc:
+            recording = recorded.load()
+            course = cls(None, recording, reason=exc.message)
+            if recording is None:
+                show_error(KitError(f"{exc.message} There is no recorded run to show instead.",
+                                    exc.hint))
+            else:
+                show_notice(recording.banner(), title="Recorded run")
+                if not recording.is_current():
+                    show_notice("The exercise files changed after this recording was made: "
+                                "re-record with `python -m helpers record`.", title="Note")
+            return course
 
-def health(client: docker.DockerClient | None, tag: str) -> HealthReport | None:
-    """Run ``tag``, call /health, clean up; None (error, hint and logs shown) on failure."""
-    if client is None:
-        print(f"Skipped running {tag}: no Docker engine.")
-        return None
-    try:
-        report = check_health(client, tag)
-    except RunError as exc:
-        show_error(exc)
-        if exc.logs:
-            print("container logs:\n" + exc.logs[-2000:])
-        return None
-    except KitError as exc:
-        show_error(exc)
-        return None
-    print(f"GET /health -> {report.status_code} in {report.elapsed_s:.1f} s: {report.body}")
-    return report
+    @property
+    def live(self) -> bool:
+        """True when a real engine answers."""
+        return self.client is not None
 
+    @property
+    def source(self) -> str:
+        """Where results come from, for self-check tables: measured now, or a recorded run."""
+        if self.live:
+            return "measured now"
+        if self.recording is not None:
+            return f"recorded run ({self.recording.meta['date']})"
+        return "not measured (no engine, no recording)"
 
-def check_my_work(client: docker.DockerClient | None, dockerfile: str | Path,
-                  context: str | Path = EXERCISE_DIR, tag: str | None = None):
-    """Build, run and check ``dockerfile``; show the pass/fail table; return the report."""
-    from .checks import run_checks
+    # -- building ---------------------------------------------------------------------------
+    def build(self, dockerfile: str | Path, tag: str, context: str | Path = EXERCISE_DIR,
+              **kwargs) -> BuildResult | None:
+        """Build with the live progress widget (or replay the recorded build)."""
+        if self.live:
+            try:
+                return build_image(self.client, context, tag, dockerfile,
+                                   on_event=BuildProgress(tag), **kwargs)
+            except BuildError:
+                return None  # the progress widget already shows the failing step and hint
+            except KitError as exc:
+                show_error(exc)
+                return None
+        key = self._replayable(dockerfile, context)
+        if key is None:
+            return None
+        self._keys[tag] = key
+        return self.recording.replay_build(key, tag, BuildProgress(f"{tag} (recorded run)"))
 
-    if client is None:
-        print("Skipped the checks: no Docker engine.")
-        return None
-    try:
-        report = run_checks(client, context, dockerfile, tag=tag,
-                            on_event=BuildProgress(f"check {Path(dockerfile).name}"))
-    except KitError as exc:
-        show_error(exc)
-        return None
-    show_check_report(report)
-    return report
+    def _replayable(self, dockerfile: str | Path, context: str | Path) -> str | None:
+        """The recording key for ``dockerfile``, or None after saying why it cannot be shown."""
+        if self.recording is None:
+            print(f"Skipped: {self.reason or 'no Docker engine'} and no recorded run.")
+            return None
+        key = recorded.key_for(dockerfile, context)
+        if key is None:
+            print(f"Skipped: no Docker engine, and no recorded run of {dockerfile}.")
+            return None
+        path = recorded.TARGETS[key][0]
+        if recorded.file_digest(path) != self.recording.image(key)["dockerfile_sha256"]:
+            show_notice(f"{path.name} differs from the file that was recorded: what follows is "
+                        f"the recorded run of the shipped {path.name}, not of your edits.",
+                        title="Recorded run")
+        return key
 
+    def _key(self, tag: str) -> str | None:
+        key = self._keys.get(tag)
+        if key is None:
+            print(f"Skipped: {tag} was not built in this session (no Docker engine).")
+        return key
 
-def check_button(client: docker.DockerClient | None, dockerfile: str | Path,
-                 context: str | Path = EXERCISE_DIR) -> CheckMyWork | None:
-    """A "Check my work" button that runs :func:`helpers.checks.run_checks` on each click."""
-    from .checks import run_checks
+    # -- measuring --------------------------------------------------------------------------
+    def summary(self, tag: str) -> ImageSummary | None:
+        """Size and layer count of ``tag``."""
+        if self.live:
+            return self._live(summarize, tag)
+        key = self._key(tag)
+        return self.recording.summary(key, tag) if key else None
 
-    if client is None:
-        return None
-    return CheckMyWork(lambda: run_checks(
-        client, context, dockerfile, on_event=BuildProgress(f"check {Path(dockerfile).name}")))
+    def history(self, tag: str) -> pd.DataFrame | None:
+        """The image history, one row per instruction."""
+        if self.live:
+            return self._live(history_frame, tag)
+        key = self._key(tag)
+        return self.recording.history(key) if key else None
 
+    def breakdown(self, tag: str) -> ImageBreakdown | None:
+        """Every file of every layer (streamed from docker save)."""
+        if self.live:
+            return self._live(file_breakdown, tag)
+        key = self._key(tag)
+        return self.recording.breakdown(key, tag) if key else None
 
-def image_exists(client: docker.DockerClient, tag: str) -> bool:
-    """Whether ``tag`` is on the engine (for cells that only build what is missing)."""
-    return bool(client.images.list(name=tag))
+    def _live(self, function, tag: str):
+        try:
+            return function(self.client, tag)
+        except KitError as exc:
+            show_error(exc)
+            return None
+
+    def image_exists(self, tag: str) -> bool:
+        """Whether ``tag`` is on the engine (or was replayed in this session)."""
+        if self.live:
+            return bool(self.client.images.list(name=tag))
+        return tag in self._keys
+
+    # -- running ----------------------------------------------------------------------------
+    def health(self, tag: str) -> HealthReport | None:
+        """Run ``tag``, call /health, clean up; None (error, hint and logs shown) on failure."""
+        try:
+            if self.live:
+                report = check_health(self.client, tag)
+            else:
+                key = self._key(tag)
+                if key is None:
+                    return None
+                report = self.recording.health(key)
+        except RunError as exc:
+            show_error(exc)
+            if exc.logs:
+                print("container logs:\n" + exc.logs[-2000:])
+            return None
+        except KitError as exc:
+            show_error(exc)
+            return None
+        label = " (recorded run)" if report.recorded else ""
+        print(f"GET /health -> {report.status_code} in {report.elapsed_s:.1f} s{label}: "
+              f"{report.body}")
+        return report
+
+    # -- checking ---------------------------------------------------------------------------
+    def check_my_work(self, dockerfile: str | Path, context: str | Path = EXERCISE_DIR):
+        """Build, run and check ``dockerfile``; show the pass/fail table; return the report.
+
+        Without an engine the static checks (Dockerfile, .dockerignore, hadolint) run for
+        real and every check that needs an image says ``skip`` with the reason.
+        """
+        from .checks import run_checks, run_static_checks
+
+        try:
+            if self.live:
+                report = run_checks(self.client, context, dockerfile,
+                                    on_event=BuildProgress(f"check {Path(dockerfile).name}"))
+            else:
+                report = run_static_checks(context, dockerfile,
+                                           reason="no Docker engine answers here "
+                                                  "(engine-less mode)")
+        except KitError as exc:
+            show_error(exc)
+            return None
+        show_check_report(report)
+        return report
+
+    def check_button(self, dockerfile: str | Path,
+                     context: str | Path = EXERCISE_DIR) -> CheckMyWork:
+        """A "Check my work" button that runs :meth:`check_my_work`'s checks on each click."""
+        from .checks import run_checks, run_static_checks
+
+        if self.live:
+            return CheckMyWork(lambda: run_checks(
+                self.client, context, dockerfile,
+                on_event=BuildProgress(f"check {Path(dockerfile).name}")))
+        return CheckMyWork(lambda: run_static_checks(context, dockerfile))

@@ -56,6 +56,7 @@ class ImageSummary:
     image_id: str
     size_bytes: int
     layers: int
+    recorded: bool = False  # True when it comes from a recorded run (no engine here)
 
     @property
     def size_mb(self) -> float:
@@ -232,6 +233,7 @@ class ImageBreakdown:
     final_bytes: int
     wasted_bytes: int
     efficiency: float
+    recorded: bool = False  # True when it comes from a recorded run (no engine here)
 
 
 class _TarStream:

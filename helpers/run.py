@@ -46,6 +46,7 @@ class HealthReport:
     status_code: int
     body: dict
     elapsed_s: float
+    recorded: bool = False  # True when it comes from a recorded run (no engine here)
 
     @property
     def healthy(self) -> bool:

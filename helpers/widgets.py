@@ -468,28 +468,37 @@ STATUS_COLORS = {"pass": SUCCESS_COLOR, "fail": ERROR_COLOR, "skip": "#7f8c8d"}
 
 def check_report_text(report) -> str:
     """A CheckReport as text: verdict first, then failures (with hints), skips, passes."""
-    verdict = ("PASSED: every required check passes" if report.passed
-               else f"NOT YET: {len(report.failing())} check(s) fail")
-    lines = [verdict]
+    lines = [_verdict(report)]
     for row in report.table().itertuples(index=False):
         lines.append(f"{row.status:4}  {row.check:22} {row.message}")
-        if row.status != "PASS" and row.hint:
+        if row.status == "FAIL" and row.hint:
             lines.append(f"      {'':22} hint: {row.hint}")
     return "\n".join(lines)
+
+
+def _verdict(report) -> str:
+    """One line: passed, failing, or not measurable here (skips are never a pass)."""
+    if report.passed:
+        return "PASSED: every required check passes"
+    failing = report.failing()
+    skipped = [r.id for r in report.results if r.required and r.status == "skip"]
+    if failing:
+        return f"NOT YET: {len(failing)} check(s) fail" + (
+            f", {len(skipped)} required check(s) not measured here" if skipped else "")
+    return f"NOT MEASURED: {len(skipped)} required check(s) need a Docker engine"
 
 
 def check_report_html(report) -> str:
     """A CheckReport as an HTML table: status, check, message and hint, failures first."""
     color = SUCCESS_COLOR if report.passed else ERROR_COLOR
-    verdict = ("Every required check passes." if report.passed
-               else f"{len(report.failing())} check(s) fail: read the hints below.")
+    verdict = _verdict(report)
     rows = []
     for row in report.table().itertuples(index=False):
         status = row.status.lower()
         rows.append(
             f"<tr><td style='color:{STATUS_COLORS[status]};font-weight:bold'>{row.status}</td>"
             f"<td><code>{html.escape(row.check)}</code></td><td>{html.escape(row.message)}</td>"
-            f"<td>{html.escape(row.hint) if status != 'pass' else ''}</td></tr>")
+            f"<td>{html.escape(row.hint) if status == 'fail' else ''}</td></tr>")
     return (f"<div style='border-left:4px solid {color};padding:4px 8px'>"
             f"<b style='color:{color}'>{verdict}</b>"
             "<table><thead><tr><th>status</th><th>check</th><th>what we measured</th>"
@@ -549,3 +558,18 @@ class CheckMyWork(_Displayable):
 
     def _print_text(self) -> None:
         print(self.text_summary(), file=self._stream or sys.stdout, flush=True)
+
+
+NOTICE_COLOR = "#b9770e"
+
+
+def show_notice(text: str, *, title: str = "Note", frontend: str = "auto",
+                stream: TextIO | None = None) -> None:
+    """A highlighted banner (e.g. "Recorded run: ..."): amber box, or ``[title] text``."""
+    plain = f"[{title}] {text}"
+    if _resolve_frontend(frontend) == "text":
+        print(plain, file=stream or sys.stdout, flush=True)
+        return
+    markup = (f"<div style='border-left:6px solid {NOTICE_COLOR}; background:#fef5e7;"
+              f" padding:6px 10px'><b>{html.escape(title)}:</b> {html.escape(text)}</div>")
+    display({"text/html": markup, "text/plain": plain}, raw=True)
