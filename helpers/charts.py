@@ -478,3 +478,82 @@ def build_timelines(results: Mapping[str, object], title: str) -> Figure:
     fig.suptitle(title, fontsize=TITLE_SIZE, fontweight="bold")
     _timeline_legend(fig, kinds)
     return fig
+
+
+# --------------------------------------------------------------------------------------------
+# Go binary sizes by build flags (notebook 05, no Docker)
+# --------------------------------------------------------------------------------------------
+
+#: Bar colours of :func:`binary_sizes`: a static binary (runs in scratch) and a dynamic one.
+LINKING_COLORS = {"static": "#28b463", "dynamic": "#e67e22"}
+
+
+def binary_sizes(results, title: str = "Go server binary size by build flags") -> Figure:
+    """Horizontal bars of the binary size each ``go build`` variant produced, in MB.
+
+    The first variant is the baseline ("default"); every bar is annotated with its size and
+    its percentage of the baseline ("4.9 MB, 67.2% of default"); a dashed line marks the
+    baseline's size. Bars are coloured by linking:
+    static (no ELF interpreter, no needed libraries) or dynamic, with a legend. A variant whose
+    build failed keeps its row, without a bar, annotated "build failed".
+
+    Args:
+        results: ``helpers.goflags.results_frame`` output (columns ``variant``,
+            ``size_bytes``, ``static``) or the list of ``FlagResult`` it is made from.
+        title: Figure title.
+
+    Returns:
+        The Figure; the first variant is the top bar.
+
+    Raises:
+        ValueError: No rows, or a frame lacks a required column.
+    """
+    if not isinstance(results, pd.DataFrame):
+        from .goflags import results_frame
+
+        results = results_frame(list(results))
+    _check_columns(results, ("variant", "size_bytes", "static"), "results")
+    labels = [str(label) for label in results["variant"].to_list()]
+    sizes = [None if pd.isna(size) else int(size) for size in results["size_bytes"].to_list()]
+    static = [None if size is None else bool(flag)
+              for size, flag in zip(sizes, results["static"].to_list())]
+    base = sizes[0] if sizes[0] else None
+    values = [0.0 if size is None else size / MB for size in sizes]
+    fig = Figure(figsize=(10, 1.9 + 0.55 * len(labels)), layout="constrained")
+    ax = fig.add_subplot()
+    ypos = list(range(len(labels)))
+    colors = [LINKING_COLORS["static" if flag else "dynamic"] for flag in static]
+    ax.barh(ypos, values, color=colors, edgecolor="#34495e", linewidth=0.6, height=0.65)
+    ax.set_yticks(ypos, [_shorten(label) for label in labels], fontsize=TICK_SIZE,
+                  family="monospace")
+    ax.set_ylim(len(labels) - 0.5, -0.5)  # first variant on top
+    top = max(values) if max(values) > 0 else 1.0
+    ax.set_xlim(0, top * 1.45)
+    if base:
+        ax.axvline(base / MB, color="#34495e", linestyle="--", linewidth=1)
+    for y, size, value in zip(ypos, sizes, values):
+        if size is None:
+            text = "build failed"
+        elif base:
+            text = f"{human_bytes(size)}, {100 * size / base:.1f}% of {labels[0]}"
+        else:
+            text = human_bytes(size)
+        ax.annotate(text, xy=(value, y), xytext=(5, 0), textcoords="offset points",
+                    va="center", ha="left", fontsize=NOTE_SIZE,
+                    bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5,
+                          "alpha": 0.85})
+    ax.tick_params(axis="x", labelsize=TICK_SIZE)
+    ax.grid(axis="x", color="#d5d8dc", linewidth=0.6)
+    ax.set_axisbelow(True)
+    ax.set_xlabel("binary size (MB = 10^6 bytes)", fontsize=LABEL_SIZE)
+    ax.set_title(title, fontsize=TITLE_SIZE, fontweight="bold")
+    from matplotlib.patches import Patch
+
+    handles = [Patch(facecolor=LINKING_COLORS[kind], edgecolor="#34495e",
+                     label=f"{kind} ({'no interpreter' if kind == 'static' else 'needs ld.so + libc'})")
+               for kind in ("static", "dynamic")
+               if (kind == "static") in [flag for flag in static if flag is not None]]
+    if handles:
+        fig.legend(handles=handles, loc="outside lower center", ncols=len(handles),
+                   fontsize=NOTE_SIZE, frameon=False)
+    return fig
