@@ -1,16 +1,22 @@
 # Two commands set up everything on a fresh machine: `make demo` and `make test`.
 # Both create the virtualenv, install the kit, make sure a Docker engine answers and the
 # base images exist, then do their job.
+SHELL   := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 VENV    ?= .venv
 PYTHON  := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 
 .PHONY: setup engine base-images demo test test-unit bench lab reset clean
 
+# QUIET drops pip's notices about unused local package indexes on our machines; pipefail
+# keeps pip's own exit status.
+QUIET   := 2>&1 | { grep -v "^WARNING: Location" || true; }
+
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
-	$(PYTHON) -m pip install -q --upgrade pip
-	$(PYTHON) -m pip install -q -e '.[test,go]'
+	$(PYTHON) -m pip install -q --upgrade pip $(QUIET)
+	$(PYTHON) -m pip install -q -e '.[test,go]' $(QUIET)
 	touch $@
 
 engine:
