@@ -124,8 +124,15 @@ def main(argv: list[str] | None = None) -> int:
         child(args.child, tag)
         return 0
 
-    import docker
-    client = docker.from_env()
+    from helpers import engine
+    from helpers.build import build_image
+    from helpers.config import EXERCISE_DIR
+    from helpers.progress import TerminalProgress
+
+    client = engine.connect()
+    if not client.images.list(name=tag):
+        # `make bench` may start right after a cold-cache reset: build the image first.
+        build_image(client, EXERCISE_DIR, tag, "Dockerfile", on_event=TerminalProgress(tag))
     image_size = int(client.images.get(tag).attrs["Size"])
     client.close()
 
