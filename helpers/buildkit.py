@@ -53,7 +53,8 @@ class BuildKitClient:
         return [self.path, "buildx", "build", "--load"] if self.buildx else [self.path, "build"]
 
 
-def _runs(command: list[str], env: dict | None = None) -> str | None:
+def command_output(command: list[str], env: dict | None = None) -> str | None:
+    """stdout of ``command`` (stripped), or None if it fails, is missing or takes > 15 s."""
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=15, env=env)
     except (OSError, subprocess.TimeoutExpired):
@@ -71,10 +72,10 @@ def buildkit_client() -> BuildKitClient | None:
     candidates = [c for c in ("/usr/bin/docker", shutil.which("docker"))
                   if c and os.path.exists(c)]
     for cli in dict.fromkeys(candidates):
-        if _runs([cli, "buildx", "version"]) is not None:
+        if command_output([cli, "buildx", "version"]) is not None:
             return BuildKitClient(cli, True)
     for cli in dict.fromkeys(candidates):
-        version = _runs([cli, "version", "--format", "{{.Client.Version}}"]) or ""
+        version = command_output([cli, "version", "--format", "{{.Client.Version}}"]) or ""
         major = version.split(".")[0]
         if major.isdigit() and 18 <= int(major) < 23:
             return BuildKitClient(cli, False)

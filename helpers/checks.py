@@ -32,7 +32,7 @@ from . import dockerfile as df
 from . import image_facts
 from .build import EventHandler, build_image
 from .config import MB, SIZE_LIMIT_BYTES, image_tag
-from .diagnose import Diagnosis, Evidence, diagnose
+from .diagnose import MISTAKES_BY_ID, Diagnosis, Evidence, diagnose
 from .errors import BuildError, KitError, RunError
 from .layers import file_breakdown
 from .run import check_health
@@ -471,9 +471,10 @@ def check_healthcheck(facts: Facts) -> CheckResult:
         what = "HEALTHCHECK NONE disables it." if ev.config.healthcheck else "No HEALTHCHECK."
         return CheckResult("healthcheck", "fail", what,
                            'HEALTHCHECK CMD ["/server", "-healthcheck"]')
-    problem = next((d for d in diagnose(ev) if d.id == "healthcheck-shell"), None)
-    if problem:
-        return CheckResult("healthcheck", "fail", problem.what, problem.fix)
+    mistake = MISTAKES_BY_ID["healthcheck-shell"]
+    what = mistake.detect(ev)  # just this detector: evaluate() runs the full diagnosis
+    if what:
+        return CheckResult("healthcheck", "fail", what, mistake.fix)
     return CheckResult("healthcheck", "pass",
                        f"HEALTHCHECK {' '.join(ev.config.healthcheck[1:])} uses the image's own "
                        "binary.")

