@@ -7,7 +7,7 @@ VENV    ?= .venv
 PYTHON  := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 
-.PHONY: setup engine base-images demo test test-unit bench lab reset clean
+.PHONY: setup engine browser base-images demo test test-unit bench lab reset clean
 
 # QUIET drops pip's notices about unused local package indexes on our machines; pipefail
 # keeps pip's own exit status.
@@ -22,6 +22,9 @@ $(STAMP): pyproject.toml
 engine:
 	scripts/ensure-engine.sh
 
+browser:
+	scripts/ensure-browser.sh
+
 base-images: engine $(STAMP)
 	PYTHON=$(PYTHON) scripts/base-images.sh ensure
 
@@ -30,7 +33,7 @@ setup: $(STAMP) engine base-images
 demo: setup
 	$(PYTHON) -m helpers demo
 
-test: setup
+test: setup browser
 	$(PYTHON) -m pytest
 
 test-unit: $(STAMP)
