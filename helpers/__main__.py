@@ -143,7 +143,8 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        return args.func(args)
+        with engine.engine_errors():
+            return args.func(args)
     except BuildError as exc:
         tail = "\n".join(exc.log[-8:])
         print(f"error: {exc.message}\n{tail}\nhint: {exc.hint}", file=sys.stderr)

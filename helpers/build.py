@@ -20,6 +20,7 @@ import docker
 from docker.errors import APIError, DockerException
 
 from .config import kit_labels
+from .engine import ENGINE_LOST_ERRORS, engine_lost
 from .errors import BuildError, KitError
 
 STEP_RE = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
@@ -137,6 +138,9 @@ class _StepTracker:
 def hint_for_build_error(message: str, instruction: str = "") -> str:
     """A first hint for a build error; helpers.diagnose refines it for the classic mistakes."""
     text = message.lower()
+    if "cannot connect to the docker daemon" in text or "error during connect" in text:
+        return ("The Docker engine stopped answering during the build: start it again "
+                "(on our machines: `make engine`), then rerun the build.")
     if "file not found in build context" in text or "no such file or directory" in text:
         return ("A COPY/ADD source does not exist in the build context (or .dockerignore "
                 "excludes it). Paths are relative to the context folder, not the Dockerfile.")
@@ -187,6 +191,26 @@ def choose_backend(requested: str, dockerfile: Path) -> tuple[str, str]:
         return "classic", f"BuildKit is not available here; using the classic builder. " \
                           f"{UNAVAILABLE_HINT}"
     return "buildkit", ""
+
+
+def _build_stream(client: docker.DockerClient, responses: list, **build_kwargs):
+    """``client.api.build(**build_kwargs)``, appending its HTTP response to ``responses``.
+
+    The SDK's build generator does not expose the response; a requests response hook on
+    the client's session catches it, so the caller can close it on the way out.
+    """
+    def keep(response, *args, **kwargs):
+        if "/build" in response.request.path_url:
+            responses.append(response)
+
+    hooks = getattr(client.api, "hooks", {}).get("response")  # a requests.Session's hooks
+    if hooks is None:  # not a requests session (the unit tests' fake client)
+        return client.api.build(**build_kwargs)
+    hooks.append(keep)
+    try:
+        return client.api.build(**build_kwargs)
+    finally:
+        hooks.remove(keep)
 
 
 def build_image(client: docker.DockerClient, context: str | Path, tag: str,
@@ -242,10 +266,11 @@ def build_image(client: docker.DockerClient, context: str | Path, tag: str,
                                    clock=clock)
     tracker = _StepTracker(on_event, clock)
     pending = ""
+    responses: list = []
     try:
-        stream = client.api.build(
-            path=str(context.resolve()), dockerfile=str(dockerfile_path.resolve()),
-            tag=tag, rm=True, forcerm=True, nocache=nocache, decode=True,
+        stream = _build_stream(
+            client, responses, path=str(context.resolve()),
+            dockerfile=str(dockerfile_path.resolve()), tag=tag, rm=True, forcerm=True, nocache=nocache, decode=True,
             buildargs=buildargs or {}, labels=kit_labels(**(labels or {})))
         for chunk in stream:
             if "error" in chunk or "errorDetail" in chunk:
@@ -269,6 +294,17 @@ def build_image(client: docker.DockerClient, context: str | Path, tag: str,
         error = tracker.failure(str(message))
         tracker.on_event(BuildEvent("error", tracker.elapsed(), error=error))
         raise error from None
+    except ENGINE_LOST_ERRORS as exc:
+        lost = engine_lost(exc)
+        tracker.on_event(BuildEvent("error", tracker.elapsed(), error=lost))
+        raise lost from None
+    finally:
+        # Closing the streamed response is how a client cancels a classic build: the engine
+        # stops the running step and removes its container. urllib3 already closes it when
+        # Ctrl-C lands inside a read; this covers Ctrl-C (or an error) between two reads,
+        # where the notebook's traceback would otherwise keep the stream, and the build, alive.
+        for response in responses:
+            response.close()
     tracker.finish_step()
     image_id = tracker.image_id or client.images.get(tag).id
     result = BuildResult(tag, image_id, tracker.steps, tracker.log, tracker.elapsed())

@@ -5,13 +5,17 @@ the recording made by ``python -m helpers record`` and shows a banner saying the
 recorded run. The notebook then calls the same methods either way — ``build``, ``summary``,
 ``history``, ``breakdown``, ``health``, ``check_my_work`` — and every result carries
 ``recorded=True`` when it was replayed. A learner's mistake (a Dockerfile that does not build,
-a container that exits) ends in a clear message and a hint in the cell's output, and the
-method returns ``None`` so the next cells still run.
+a container that exits, an engine that stops answering mid-session) ends in a clear message
+and a hint in the cell's output, and the method returns ``None`` so the next cells still run.
+Stop (Ctrl-C) is different: once the kit has cleaned up, the method raises
+:class:`~helpers.errors.Interrupted`, shown as one short message, so a "Run All" stops there.
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import docker
 import pandas as pd
@@ -19,11 +23,12 @@ import pandas as pd
 from . import recorded
 from .build import BuildResult, build_image
 from .config import EXERCISE_DIR
-from .engine import connect
-from .errors import BuildError, EngineUnavailable, KitError, RunError
+from .engine import connect, engine_errors
+from .errors import BuildError, EngineUnavailable, Interrupted, KitError, RunError
 from .layers import ImageBreakdown, ImageSummary, file_breakdown, history_frame, summarize
 from .run import HealthReport, check_health
-from .widgets import BuildProgress, CheckMyWork, show_check_report, show_error, show_notice
+from .widgets import (BuildProgress, CheckMyWork, install_error_display, show_check_report,
+                      show_error, show_notice)
 
 
 class Course:
@@ -45,6 +50,7 @@ class Course:
     @classmethod
     def start(cls) -> "Course":
         """Connect, or fall back to the recording with a banner (never raises)."""
+        install_error_display()
         try:
             return cls(connect())
         except EngineUnavailable as exc:
@@ -79,13 +85,16 @@ class Course:
               **kwargs) -> BuildResult | None:
         """Build with the live progress widget (or replay the recorded build)."""
         if self.live:
+            progress = BuildProgress(tag)
             try:
-                return build_image(self.client, context, tag, dockerfile,
-                                   on_event=BuildProgress(tag), **kwargs)
-            except BuildError:
-                return None  # the progress widget already shows the failing step and hint
+                with engine_calls("build"):
+                    return build_image(self.client, context, tag, dockerfile,
+                                       on_event=progress, **kwargs)
+            except Interrupted:
+                raise
             except KitError as exc:
-                show_error(exc)
+                if exc is not progress.error:  # the widget shows its own errors and hint
+                    show_error(exc)
                 return None
         key = self._replayable(dockerfile, context)
         if key is None:
@@ -139,7 +148,10 @@ class Course:
 
     def _live(self, function, tag: str):
         try:
-            return function(self.client, tag)
+            with engine_calls("measurement"):
+                return function(self.client, tag)
+        except Interrupted:
+            raise
         except KitError as exc:
             show_error(exc)
             return None
@@ -147,7 +159,7 @@ class Course:
     def image_exists(self, tag: str) -> bool:
         """Whether ``tag`` is on the engine (or was replayed in this session)."""
         if self.live:
-            return bool(self.client.images.list(name=tag))
+            return bool(self._live(lambda client, name: client.images.list(name=name), tag))
         return tag in self._keys
 
     # -- running ----------------------------------------------------------------------------
@@ -155,12 +167,15 @@ class Course:
         """Run ``tag``, call /health, clean up; None (error, hint and logs shown) on failure."""
         try:
             if self.live:
-                report = check_health(self.client, tag)
+                with engine_calls("run"):
+                    report = check_health(self.client, tag)
             else:
                 key = self._key(tag)
                 if key is None:
                     return None
                 report = self.recording.health(key)
+        except Interrupted:
+            raise
         except RunError as exc:
             show_error(exc)
             if exc.logs:
@@ -185,12 +200,15 @@ class Course:
 
         try:
             if self.live:
-                report = run_checks(self.client, context, dockerfile,
-                                    on_event=BuildProgress(f"check {Path(dockerfile).name}"))
+                with engine_calls("check"):
+                    report = run_checks(self.client, context, dockerfile,
+                                        on_event=BuildProgress(f"check {Path(dockerfile).name}"))
             else:
                 report = run_static_checks(context, dockerfile,
                                            reason="no Docker engine answers here "
                                                   "(engine-less mode)")
+        except Interrupted:
+            raise
         except KitError as exc:
             show_error(exc)
             return None
@@ -203,7 +221,25 @@ class Course:
         from .checks import run_checks, run_static_checks
 
         if self.live:
-            return CheckMyWork(lambda: run_checks(
-                self.client, context, dockerfile,
-                on_event=BuildProgress(f"check {Path(dockerfile).name}")))
+            def run():
+                with engine_calls("check"):
+                    return run_checks(self.client, context, dockerfile,
+                                      on_event=BuildProgress(f"check {Path(dockerfile).name}"))
+            return CheckMyWork(run)
         return CheckMyWork(lambda: run_static_checks(context, dockerfile))
+
+
+@contextmanager
+def engine_calls(what: str) -> Iterator[None]:
+    """Around a live call: engine loss becomes EngineUnavailable, Ctrl-C becomes Interrupted.
+
+    By the time KeyboardInterrupt reaches here, the helpers have already cancelled the build
+    or removed the container (their ``finally`` blocks), so the message can say so.
+    """
+    try:
+        with engine_errors():
+            yield
+    except KeyboardInterrupt:
+        raise Interrupted(f"Stopped: the {what} was interrupted; the kit cancelled it and "
+                          "removed the containers it had started.",
+                          "Rerun the cell when you are ready.") from None

@@ -9,10 +9,14 @@ within ``timeout`` seconds (2 s by default), with a hint, never a raw ``requests
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Iterator
 from urllib.parse import urlparse
 
 import docker
+import requests
+import urllib3
 from docker.errors import DockerException
 
 from .errors import EngineUnavailable
@@ -75,6 +79,42 @@ def unavailable(url: str | None, cause: BaseException | str) -> EngineUnavailabl
         hint = ("Start Docker (Docker Desktop, `sudo systemctl start docker`, or Podman's "
                 "socket). On our Debian machines `make setup` installs and starts one.")
     return EngineUnavailable(f"No Docker engine answers at {where} ({reason[:160]}).", hint)
+
+
+#: What the SDK raises when an engine that answered before stops answering mid-session:
+#: refused or dropped connections, a stream cut mid-build, or no answer within API_TIMEOUT.
+#: None of them derives from docker's DockerException.
+ENGINE_LOST_ERRORS = (requests.exceptions.ConnectionError,
+                      requests.exceptions.ChunkedEncodingError,
+                      requests.exceptions.Timeout,
+                      urllib3.exceptions.ProtocolError)
+
+
+def engine_lost(cause: BaseException) -> EngineUnavailable:
+    """The EngineUnavailable error for an engine that stopped answering mid-session."""
+    where = engine_url() or "unix:///var/run/docker.sock"
+    if isinstance(cause, requests.exceptions.Timeout):
+        what = f"did not answer within {API_TIMEOUT} s"
+    else:
+        what = "stopped answering"
+    reason = str(cause).splitlines()[0] if str(cause) else type(cause).__name__
+    return EngineUnavailable(
+        f"The Docker engine at {where} {what} ({reason[:120]}).",
+        "Start it again (on our machines: `make engine`), then rerun this cell: the kit "
+        "reconnects by itself, no kernel restart needed.")
+
+
+@contextmanager
+def engine_errors() -> Iterator[None]:
+    """Turn the SDK's connection failures inside the block into :func:`engine_lost` errors.
+
+    The docker client keeps working once the engine is back (each call opens a new
+    connection), so callers only need to show the message and carry on.
+    """
+    try:
+        yield
+    except ENGINE_LOST_ERRORS as exc:
+        raise engine_lost(exc) from None
 
 
 def engine_host(client: docker.DockerClient) -> str:

@@ -66,3 +66,12 @@ class RunError(KitError):
         super().__init__(message, hint)
         self.exit_code = exit_code
         self.logs = logs
+
+
+class Interrupted(KitError):
+    """The learner pressed Stop (Ctrl-C) while the kit was building or running something.
+
+    Raised instead of a bare KeyboardInterrupt once the kit has cleaned up, so the notebook
+    shows one short message (see :func:`helpers.widgets.install_error_display`) and the
+    rest of a "Run All" stops, as the learner asked.
+    """

@@ -20,7 +20,7 @@ import docker
 from docker.errors import APIError, ImageNotFound, NotFound
 
 from .config import image_tag, kit_labels
-from .engine import engine_host
+from .engine import ENGINE_LOST_ERRORS, engine_host
 from .errors import KitError, RunError
 
 #: Seconds a container gets to answer its health endpoint.
@@ -60,14 +60,16 @@ class HealthReport:
 
 @contextmanager
 def running(client: docker.DockerClient, image: str, *, container_port: int = 8080,
-            name: str | None = None, stop_timeout: int = 2,
+            host_port: int | None = None, name: str | None = None, stop_timeout: int = 2,
             **run_kwargs) -> Iterator[RunningContainer]:
-    """Start ``image`` detached, publish ``container_port`` on a free host port, yield it.
+    """Start ``image`` detached, publish ``container_port`` on 127.0.0.1, yield it.
 
     Args:
         client: A connected client.
         image: Tag or id to run.
         container_port: The port the server listens on inside the container.
+        host_port: Host port to publish on; None (the default) lets the engine pick a free
+            one, so two runs never race for a port.
         name: Container name (gets the namespace prefix and a random suffix).
         stop_timeout: Seconds ``docker stop`` waits before SIGKILL.
         **run_kwargs: Passed to ``client.containers.create`` (e.g. ``read_only=True``).
@@ -76,7 +78,8 @@ def running(client: docker.DockerClient, image: str, *, container_port: int = 80
         RunningContainer with the base URL of the published port.
 
     Raises:
-        KitError: The image does not exist or the engine refused to start it.
+        KitError: The image does not exist, ``host_port`` is taken, or the engine refused
+            to start the container.
     """
     base = name or "run"
     container_name = image_tag(f"kit-{base}-{uuid.uuid4().hex[:8]}")
@@ -84,19 +87,17 @@ def running(client: docker.DockerClient, image: str, *, container_port: int = 80
     container = None
     try:
         try:
-            # create, then start: if start fails (no /bin/sh, exec format error...), the
-            # container already exists and the finally block below still removes it.
+            # create, then start: if start fails (no /bin/sh, exec format error, port taken),
+            # the container already exists and the finally block below still removes it.
             container = client.containers.create(
                 image, name=container_name, labels=labels,
-                ports={f"{container_port}/tcp": ("127.0.0.1", None)}, **run_kwargs)
+                ports={f"{container_port}/tcp": ("127.0.0.1", host_port)}, **run_kwargs)
             container.start()
         except ImageNotFound:
             raise KitError(f"There is no image {image!r} to run.",
                            "Build it first.") from None
         except APIError as exc:
-            raise KitError(f"The engine could not start {image}: {exc.explanation}",
-                           "Check ENTRYPOINT/CMD: in scratch they must be exec form "
-                           "and name a file that exists in the image.") from None
+            raise start_error(image, host_port, exc) from None
         container.reload()
         bindings = (container.attrs["NetworkSettings"]["Ports"] or {}).get(
             f"{container_port}/tcp") or []
@@ -104,19 +105,51 @@ def running(client: docker.DockerClient, image: str, *, container_port: int = 80
         url = f"http://{engine_host(client)}:{port}" if port else ""
         yield RunningContainer(container, url)
     finally:
-        if container is not None:
-            remove_container(container, stop_timeout)
+        # Ctrl-C can land while create() is on the wire: the engine may have made the
+        # container without us getting its id, so look it up by its (unique) name.
+        _remove_quietly(client, container, container_name, stop_timeout)
+
+
+PORT_TAKEN = ("port is already allocated", "address already in use")
+
+
+def start_error(image: str, host_port: int | None, exc: APIError) -> KitError:
+    """A learner-facing error for a container the engine would not start."""
+    text = str(exc.explanation or exc)
+    if host_port is not None and any(marker in text.lower() for marker in PORT_TAKEN):
+        return KitError(f"Port {host_port} on this machine is already in use, so {image} "
+                        "cannot publish its server there.",
+                        "Stop whatever holds it (another container: `docker ps`), or leave "
+                        "host_port unset so Docker picks a free port.")
+    return KitError(f"The engine could not start {image}: {text}",
+                    "Check ENTRYPOINT/CMD: in scratch they must be exec form "
+                    "and name a file that exists in the image.")
+
+
+def _remove_quietly(client, container, name: str, stop_timeout: int) -> None:
+    """Remove ``container`` (or the one called ``name``), even across a second Ctrl-C."""
+    try:
+        if container is None:
+            try:
+                container = client.containers.get(name)
+            except (NotFound, APIError, *ENGINE_LOST_ERRORS):
+                return  # never created, or the engine is gone (and the container with it)
+        remove_container(container, stop_timeout)
+    except KeyboardInterrupt:
+        # Pressed again while stopping: skip the graceful stop, remove at once, re-raise.
+        remove_container(container, stop_timeout=0)
+        raise
 
 
 def remove_container(container, stop_timeout: int = 2) -> None:
-    """Stop and remove ``container``, ignoring 'already gone'."""
+    """Stop and remove ``container``, ignoring 'already gone' and a vanished engine."""
     try:
         container.stop(timeout=stop_timeout)
-    except (NotFound, APIError):
+    except (NotFound, APIError, *ENGINE_LOST_ERRORS):
         pass
     try:
         container.remove(force=True)
-    except NotFound:
+    except (NotFound, *ENGINE_LOST_ERRORS):
         pass
     except APIError as exc:  # e.g. removal already in progress
         if "in progress" not in str(exc):

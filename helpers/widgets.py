@@ -261,9 +261,9 @@ class BuildProgress(_Displayable):
 
     def _on_error(self, event: BuildEvent) -> None:
         self.error = event.error
-        if self.error is not None and self.error.step:
+        if self.error is not None and getattr(self.error, "step", None):
             self._step = self.error.step
-            self._instruction = self.error.instruction or self._instruction
+            self._instruction = getattr(self.error, "instruction", "") or self._instruction
         self.bar.bar_style = "danger"
         where = f"step {self._step}/{self._total}" if self._step else "before the first step"
         self.label_widget.value = (f"Failed at {where}"
@@ -573,3 +573,22 @@ def show_notice(text: str, *, title: str = "Note", frontend: str = "auto",
     markup = (f"<div style='border-left:6px solid {NOTICE_COLOR}; background:#fef5e7;"
               f" padding:6px 10px'><b>{html.escape(title)}:</b> {html.escape(text)}</div>")
     display({"text/html": markup, "text/plain": plain}, raw=True)
+
+
+def install_error_display() -> bool:
+    """In IPython, show an uncaught :class:`KitError` as its red box instead of a traceback.
+
+    The cell still ends in error, so a "Run All" stops there (what a learner who pressed
+    Stop wants); the error output itself is one line naming the error. Returns whether a
+    kernel was there to install it in. Safe to call more than once.
+    """
+    shell = get_ipython()
+    if shell is None:
+        return False
+
+    def handler(shell, etype, value, tb, tb_offset=None):
+        show_error(value)
+        return [f"{etype.__name__}: {value.message} (see above)"]
+
+    shell.set_custom_exc((KitError,), handler)
+    return True

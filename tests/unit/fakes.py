@@ -77,7 +77,15 @@ class FakeContainers:
         self.run_kwargs = kwargs
         container = FakeContainer(kwargs["name"], kwargs["labels"], **self.container_kwargs)
         self.created.append(container)
+        if image == "interrupted":  # Ctrl-C after the engine made it, before we got its id
+            raise KeyboardInterrupt
         return container
+
+    def get(self, name):
+        for container in self.created:
+            if container.name == name and not container.removed:
+                return container
+        raise NotFound(name)
 
 
 class FakeImage:

@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from helpers.build import build_image
+from helpers.build import build_image, hint_for_build_error
 from helpers.errors import BuildError, KitError
 from tests.unit.fakes import FakeClient
 
@@ -96,3 +96,9 @@ def test_missing_dockerfile_is_a_kit_error(tmp_path):
 def test_missing_context_is_a_kit_error(tmp_path):
     with pytest.raises(KitError, match="not a folder"):
         build_image(FakeClient(), tmp_path / "absent", "t:1")
+
+
+def test_engine_gone_during_a_buildkit_build_gets_a_restart_hint():
+    hint = hint_for_build_error("ERROR: Cannot connect to the Docker daemon at "
+                                "unix:///var/run/docker.sock. Is the docker daemon running?")
+    assert "make engine" in hint

@@ -7,6 +7,7 @@ import threading
 import time
 
 import pytest
+import requests
 
 from helpers import engine
 from helpers.errors import EngineUnavailable
@@ -75,3 +76,24 @@ def test_engine_host_for_remote_and_local_urls():
     assert engine.engine_host(Client()) == "192.0.2.10"
     Api.base_url = "http+docker://localhost"
     assert engine.engine_host(Client()) == "127.0.0.1"
+
+
+@pytest.mark.parametrize("cause, says", [
+    (requests.exceptions.ConnectionError("Connection refused"), "stopped answering"),
+    (requests.exceptions.ChunkedEncodingError("connection broken"), "stopped answering"),
+    (requests.exceptions.ReadTimeout("read timed out"), "did not answer within"),
+])
+def test_engine_lost_mid_session_is_a_kit_error_with_a_rerun_hint(monkeypatch, cause, says):
+    monkeypatch.setenv("DOCKER_HOST", "unix:///tmp/engine2.sock")
+    with pytest.raises(EngineUnavailable) as caught:
+        with engine.engine_errors():
+            raise cause
+    assert says in caught.value.message
+    assert "unix:///tmp/engine2.sock" in caught.value.message
+    assert "rerun" in caught.value.hint
+
+
+def test_engine_errors_leaves_other_errors_alone():
+    with pytest.raises(ValueError):
+        with engine.engine_errors():
+            raise ValueError("not about the engine")

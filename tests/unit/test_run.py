@@ -71,3 +71,29 @@ def test_container_that_fails_to_start_is_removed():
             pass
     (container,) = client.containers.created
     assert container.removed and not container.started
+
+
+def test_ctrl_c_during_create_still_removes_the_container():
+    client = FakeClient()
+    with pytest.raises(KeyboardInterrupt):
+        with running(client, "interrupted"):
+            pass  # never reached
+    (container,) = client.containers.created
+    assert container.removed
+
+
+@pytest.mark.parametrize("engine_says", [
+    "driver failed programming external connectivity on endpoint x: Bind for "
+    "127.0.0.1:8080 failed: port is already allocated",
+    "Error starting userland proxy: listen tcp4 127.0.0.1:8080: bind: address already in use",
+])
+def test_port_in_use_names_the_port_and_how_to_avoid_it(engine_says):
+    client = FakeClient(start_error=engine_says)
+    with pytest.raises(KitError) as caught:
+        with running(client, "img", host_port=8080):
+            pass
+    assert "Port 8080" in caught.value.message and "already in use" in caught.value.message
+    assert "host_port unset" in caught.value.hint
+    assert client.containers.run_kwargs["ports"] == {"8080/tcp": ("127.0.0.1", 8080)}
+    (container,) = client.containers.created
+    assert container.removed
