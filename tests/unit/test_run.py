@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from helpers.errors import KitError, RunError
-from helpers.run import exit_hint, running, wait_healthy
+from helpers.run import HealthReport, check_health, exit_hint, running, wait_healthy
 from tests.unit.fakes import FakeClient
 
 
@@ -97,3 +97,15 @@ def test_port_in_use_names_the_port_and_how_to_avoid_it(engine_says):
     assert client.containers.run_kwargs["ports"] == {"8080/tcp": ("127.0.0.1", 8080)}
     (container,) = client.containers.created
     assert container.removed
+
+
+def test_hardened_health_check_locks_the_container_down(monkeypatch):
+    monkeypatch.setattr("helpers.run.wait_healthy",
+                        lambda started, timeout: HealthReport(200, {}, 0.1))
+    client = FakeClient()
+    report = check_health(client, "img", hardened=True, timeout=1)
+    kwargs = client.containers.run_kwargs
+    assert report.healthy
+    assert kwargs["read_only"] is True and kwargs["cap_drop"] == ["ALL"]
+    assert kwargs["user"] == "65534:65534"
+    assert "no-new-privileges" in kwargs["security_opt"]
