@@ -578,9 +578,9 @@ def show_notice(text: str, *, title: str = "Note", frontend: str = "auto",
 def install_error_display() -> bool:
     """In IPython, show an uncaught :class:`KitError` as its red box instead of a traceback.
 
-    The cell still ends in error, so a "Run All" stops there (what a learner who pressed
-    Stop wants); the error output itself is one line naming the error. Returns whether a
-    kernel was there to install it in. Safe to call more than once.
+    The cell still ends with status ``error`` (IPython's custom exception path), so a
+    "Run All" stops there, which is what a learner who pressed Stop wants. Returns whether
+    a kernel was there to install it in. Safe to call more than once.
     """
     shell = get_ipython()
     if shell is None:
@@ -588,7 +588,7 @@ def install_error_display() -> bool:
 
     def handler(shell, etype, value, tb, tb_offset=None):
         show_error(value)
-        return [f"{etype.__name__}: {value.message} (see above)"]
+        return []  # no traceback lines: the box says it all
 
     shell.set_custom_exc((KitError,), handler)
     return True

@@ -1,0 +1,68 @@
+"""Fixtures for fault tests on a real engine: namespace ``faults``, and container snapshots.
+
+A fault test proves the kit leaves nothing behind, so it compares the engine's containers
+before and after (all of them, labelled or not: a cancelled build's step container carries
+no kit label) rather than trusting the kit's own bookkeeping.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from helpers import engine
+from helpers.errors import EngineUnavailable
+
+NAMESPACE = "faults"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def faults_namespace():
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("KIT_NAMESPACE", NAMESPACE)
+        yield NAMESPACE
+
+
+@pytest.fixture(scope="session")
+def client(faults_namespace):
+    try:
+        docker_client = engine.connect()
+    except EngineUnavailable as exc:
+        pytest.fail(f"fault tests need a Docker engine: {exc}", pytrace=False)
+    yield docker_client
+    docker_client.close()
+
+
+class ContainerWatch:
+    """Which containers appeared on the engine since it was made."""
+
+    def __init__(self, client) -> None:
+        self.client = client
+        self.before = {c.id for c in client.containers.list(all=True)}
+
+    def new(self) -> list[str]:
+        """Names of containers that exist now and did not before."""
+        return [c.name for c in self.client.containers.list(all=True)
+                if c.id not in self.before]
+
+    def wait_for_new(self, timeout: float = 60) -> list[str]:
+        """Wait until at least one new container exists (a build step or run started)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if found := self.new():
+                return found
+            time.sleep(0.2)
+        raise AssertionError(f"no new container within {timeout} s")
+
+    def settle(self, timeout: float = 15) -> list[str]:
+        """The new containers still there after up to ``timeout`` s of engine cleanup."""
+        deadline = time.monotonic() + timeout
+        while (left := self.new()) and time.monotonic() < deadline:
+            time.sleep(0.3)
+        return left
+
+
+@pytest.fixture
+def watch(client):
+    return ContainerWatch(client)
