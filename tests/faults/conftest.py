@@ -1,5 +1,8 @@
 """Fixtures for fault tests on a real engine: namespace ``faults``, and container snapshots.
 
+Everything the fault tests make lives in the ``faults`` namespace and is removed at the end
+of the session with ``helpers.reset`` (the same code as ``python -m helpers reset``).
+
 A fault test proves the kit leaves nothing behind, so it compares the engine's containers
 before and after (all of them, labelled or not: a cancelled build's step container carries
 no kit label) rather than trusting the kit's own bookkeeping.
@@ -13,6 +16,7 @@ import pytest
 
 from helpers import engine
 from helpers.errors import EngineUnavailable
+from helpers.reset import reset
 
 NAMESPACE = "faults"
 
@@ -31,6 +35,7 @@ def client(faults_namespace):
     except EngineUnavailable as exc:
         pytest.fail(f"fault tests need a Docker engine: {exc}", pytrace=False)
     yield docker_client
+    reset(docker_client)  # the namespace's images and containers: nothing here is cache
     docker_client.close()
 
 
