@@ -128,6 +128,18 @@ def engine_host(client: docker.DockerClient) -> str:
     return "127.0.0.1"
 
 
+def publish_address(client: docker.DockerClient) -> str:
+    """Host IP the kit publishes container ports on.
+
+    Loopback for a local engine (nothing is exposed to the network); all interfaces for a
+    remote one, or the notebook could not reach the server it started there. Set
+    ``KIT_PUBLISH_IP`` to choose (e.g. one interface of a remote build box).
+    """
+    if os.environ.get("KIT_PUBLISH_IP"):
+        return os.environ["KIT_PUBLISH_IP"]
+    return "127.0.0.1" if engine_host(client) in ("127.0.0.1", "::1") else "0.0.0.0"
+
+
 @dataclass
 class EngineInfo:
     """What the engine can do, as found by :func:`probe`."""

@@ -20,7 +20,7 @@ import docker
 from docker.errors import APIError, ImageNotFound, NotFound
 
 from .config import image_tag, kit_labels
-from .engine import ENGINE_LOST_ERRORS, engine_host
+from .engine import ENGINE_LOST_ERRORS, engine_host, publish_address
 from .errors import KitError, RunError
 
 #: Seconds a container gets to answer its health endpoint.
@@ -62,7 +62,7 @@ class HealthReport:
 def running(client: docker.DockerClient, image: str, *, container_port: int = 8080,
             host_port: int | None = None, name: str | None = None, stop_timeout: int = 2,
             **run_kwargs) -> Iterator[RunningContainer]:
-    """Start ``image`` detached, publish ``container_port`` on 127.0.0.1, yield it.
+    """Start ``image`` detached, publish ``container_port`` (see ``publish_address``), yield it.
 
     Args:
         client: A connected client.
@@ -91,7 +91,8 @@ def running(client: docker.DockerClient, image: str, *, container_port: int = 80
             # the container already exists and the finally block below still removes it.
             container = client.containers.create(
                 image, name=container_name, labels=labels,
-                ports={f"{container_port}/tcp": ("127.0.0.1", host_port)}, **run_kwargs)
+                ports={f"{container_port}/tcp": (publish_address(client), host_port)},
+                **run_kwargs)
             container.start()
         except ImageNotFound:
             raise KitError(f"There is no image {image!r} to run.",

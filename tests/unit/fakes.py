@@ -112,7 +112,8 @@ class FakeImages:
 class FakeClient:
     """``docker.DockerClient`` look-alike holding the fakes above."""
 
-    def __init__(self, chunks=(), images=(), **container_kwargs):
-        self.api = FakeAPI(chunks)
+    def __init__(self, chunks=(), images=(), base_url="http+docker://localhost",
+                 **container_kwargs):
+        self.api = FakeAPI(chunks, base_url)
         self.containers = FakeContainers(**container_kwargs)
         self.images = FakeImages(images)

@@ -109,3 +109,25 @@ def test_hardened_health_check_locks_the_container_down(monkeypatch):
     assert kwargs["read_only"] is True and kwargs["cap_drop"] == ["ALL"]
     assert kwargs["user"] == "65534:65534"
     assert "no-new-privileges" in kwargs["security_opt"]
+
+
+def test_remote_engine_publishes_where_the_notebook_can_reach_it(monkeypatch):
+    monkeypatch.delenv("KIT_PUBLISH_IP", raising=False)
+    client = FakeClient(base_url="http://build-box.example:2375")
+    with running(client, "img") as started:
+        assert started.url == "http://build-box.example:49153"
+    assert client.containers.run_kwargs["ports"] == {"8080/tcp": ("0.0.0.0", None)}
+    monkeypatch.setenv("KIT_PUBLISH_IP", "10.0.0.5")
+    client = FakeClient(base_url="http://build-box.example:2375")
+    with running(client, "img"):
+        pass
+    assert client.containers.run_kwargs["ports"] == {"8080/tcp": ("10.0.0.5", None)}
+
+
+def test_local_engine_publishes_on_loopback_only(monkeypatch):
+    monkeypatch.delenv("KIT_PUBLISH_IP", raising=False)
+    for url in ("http+docker://localhost", "http://127.0.0.1:2375", "http://localhost:2375"):
+        client = FakeClient(base_url=url)
+        with running(client, "img"):
+            pass
+        assert client.containers.run_kwargs["ports"]["8080/tcp"][0] == "127.0.0.1", url
