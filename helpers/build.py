@@ -19,7 +19,7 @@ from typing import Callable
 import docker
 from docker.errors import APIError, DockerException
 
-from .config import kit_labels
+from .config import MANAGED_LABEL, kit_labels
 from .engine import ENGINE_LOST_ERRORS, engine_lost
 from .errors import BuildError, KitError
 
@@ -257,21 +257,62 @@ def build_image(client: docker.DockerClient, context: str | Path, tag: str,
     chosen, note = choose_backend(backend, dockerfile_path)
     if note and on_event:
         on_event(BuildEvent("line", 0.0, line=note))
+    superseded = _image_id(client, tag)
     if chosen == "buildkit":
         from .buildkit import build_with_buildkit, buildkit_client
 
-        return build_with_buildkit(context.resolve(), dockerfile_path.resolve(), tag,
-                                   client=buildkit_client(), labels=kit_labels(**(labels or {})),
-                                   on_event=on_event, nocache=nocache, buildargs=buildargs,
-                                   clock=clock)
+        result = build_with_buildkit(context.resolve(), dockerfile_path.resolve(), tag,
+                                     client=buildkit_client(),
+                                     labels=kit_labels(**(labels or {})), on_event=on_event,
+                                     nocache=nocache, buildargs=buildargs, clock=clock)
+    else:
+        result = _build_classic(client, context, dockerfile_path, tag, on_event=on_event,
+                                nocache=nocache, buildargs=buildargs, labels=labels,
+                                clock=clock)
+    drop_superseded(client, superseded, result.image_id)
+    return result
+
+
+def _image_id(client: docker.DockerClient, tag: str) -> str | None:
+    """The id ``tag`` names now, or None."""
+    try:
+        return client.images.get(tag).id
+    except (APIError, DockerException):  # ImageNotFound included
+        return None
+
+
+def drop_superseded(client: docker.DockerClient, old_id: str | None, new_id: str) -> None:
+    """Remove the image a rebuild replaced, if nothing else uses it and the kit made it.
+
+    Rebuilding a tag leaves the previous image untagged (``<none>`` in ``docker images``);
+    a class of learners rebuilding all afternoon would fill the engine's disk. Its untagged
+    parents go too (they were its private build cache); layers other images use stay.
+    """
+    old_hex, new_hex = old_id.split(":")[-1] if old_id else "", new_id.split(":")[-1]
+    if not old_hex or old_hex.startswith(new_hex) or new_hex.startswith(old_hex):
+        return  # nothing was there, or the rebuild gave the same image
+    try:
+        old = client.images.get(old_id)
+        if old.tags or old.labels.get(MANAGED_LABEL) != "true":
+            return  # still tagged elsewhere, or not the kit's
+        client.images.remove(old_id, noprune=False)
+    except (APIError, DockerException):  # in use by a container, already gone...
+        pass
+
+
+def _build_classic(client: docker.DockerClient, context: Path, dockerfile_path: Path, tag: str,
+                   *, on_event: EventHandler | None, nocache: bool,
+                   buildargs: dict[str, str] | None, labels: dict[str, str] | None,
+                   clock: Callable[[], float]) -> BuildResult:
+    """The classic builder through the SDK's streamed ``/build`` call."""
     tracker = _StepTracker(on_event, clock)
     pending = ""
     responses: list = []
     try:
         stream = _build_stream(
             client, responses, path=str(context.resolve()),
-            dockerfile=str(dockerfile_path.resolve()), tag=tag, rm=True, forcerm=True, nocache=nocache, decode=True,
-            buildargs=buildargs or {}, labels=kit_labels(**(labels or {})))
+            dockerfile=str(dockerfile_path.resolve()), tag=tag, rm=True, forcerm=True,
+            nocache=nocache, decode=True, buildargs=buildargs or {}, labels=kit_labels(**(labels or {})))
         for chunk in stream:
             if "error" in chunk or "errorDetail" in chunk:
                 message = chunk.get("error") or chunk["errorDetail"].get("message", "")

@@ -361,8 +361,8 @@ def run_variant(client: docker.DockerClient, variant: Variant, context: str | Pa
     """Build ``variant`` through the scenarios in a temporary copy of ``context``.
 
     The copy lives in a temporary folder that is removed at the end, on errors and on Ctrl-C
-    too; the image tag is removed at the end as well (``noprune``: the parent layers, i.e. the
-    classic builder's cache, and BuildKit's cache stay).
+    too; the image tag is removed at the end as well, with the untagged parents only it used
+    (layers shared with other images, and BuildKit's cache, stay).
 
     Args:
         client: A connected client.
@@ -435,9 +435,9 @@ def run_variant(client: docker.DockerClient, variant: Variant, context: str | Pa
 
 
 def _remove_tag(client: docker.DockerClient, tag: str) -> None:
-    """Remove ``tag`` (not its parents: they are the classic builder's cache)."""
+    """Remove ``tag`` and the untagged parents only it used (shared cache layers stay)."""
     try:
-        client.images.remove(tag, noprune=True)
+        client.images.remove(tag)
     except APIError:  # NotFound included: nothing was built
         pass
 

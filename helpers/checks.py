@@ -229,7 +229,7 @@ def rebuild_after_edit(client: docker.DockerClient, context: Path, dockerfile: P
             return "fail", f"The rebuild after a source edit failed: {exc.message}"
         finally:
             try:
-                client.images.remove(probe_tag, noprune=True)
+                client.images.remove(probe_tag)  # and its private parents
             except docker.errors.APIError:
                 pass
     downloads = [s for s in rebuilt.steps if "go mod download" in s.instruction]

@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from helpers.build import build_image, hint_for_build_error
+from helpers.build import build_image, drop_superseded, hint_for_build_error
 from helpers.errors import BuildError, KitError
 from tests.unit.fakes import FakeClient
 
@@ -102,3 +102,48 @@ def test_engine_gone_during_a_buildkit_build_gets_a_restart_hint():
     hint = hint_for_build_error("ERROR: Cannot connect to the Docker daemon at "
                                 "unix:///var/run/docker.sock. Is the docker daemon running?")
     assert "make engine" in hint
+
+
+class Image:
+    def __init__(self, image_id, tags=(), labels=None):
+        self.id, self.tags, self.labels = image_id, list(tags), labels or {}
+
+
+class Images:
+    """Images by id, recording removals."""
+
+    def __init__(self, *images):
+        self.by_id = {image.id: image for image in images}
+        self.removed = []
+
+    def get(self, image_id):
+        from docker.errors import ImageNotFound
+        if image_id not in self.by_id:
+            raise ImageNotFound(image_id)
+        return self.by_id[image_id]
+
+    def remove(self, image_id, noprune=False):
+        self.removed.append((image_id, noprune))
+
+
+KIT = {"com.multistage-kit.managed": "true"}
+
+
+@pytest.mark.parametrize("old, removed", [
+    (Image("sha256:old", labels=KIT), [("sha256:old", False)]),     # superseded: removed
+    (Image("sha256:old", tags=["other:tag"], labels=KIT), []),      # still tagged elsewhere
+    (Image("sha256:old"), []),                                     # not the kit's image
+    (Image("sha256:new", labels=KIT), []),                         # rebuild gave the same id
+])
+def test_rebuild_removes_only_the_kit_image_it_superseded(old, removed):
+    client = FakeClient()
+    client.images = Images(old)
+    drop_superseded(client, old.id, "sha256:new")
+    assert client.images.removed == removed
+
+
+def test_nothing_to_drop_on_a_first_build():
+    client = FakeClient()
+    client.images = Images()
+    drop_superseded(client, None, "sha256:new")
+    assert client.images.removed == []

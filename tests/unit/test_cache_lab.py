@@ -385,10 +385,10 @@ def test_run_variant_runs_the_four_scenarios_in_a_temporary_copy(go_context, fak
     assert "cache lab edit" not in calls[1]["main"]
     assert "cache lab edit" in calls[2]["main"] and "cache lab edit" not in calls[2]["go.mod"]
     assert "cache lab edit" in calls[3]["go.mod"]
-    # learner's files untouched, temporary copy gone, tag removed (parents kept)
+    # learner's files untouched, temporary copy gone, tag removed with its private parents
     assert {p: p.read_text() for p in go_context.rglob("*") if p.is_file()} == before
     assert not calls[0]["context"].exists()
-    assert client.images.removed == [("unit-cachelab-reference", True)]
+    assert client.images.removed == [("unit-cachelab-reference", False)]
     assert results[0].seconds == 2.0 and results[0].steps == 6
     assert results[1].cached_steps == 6 and results[1].executed_steps == 0
 
@@ -428,7 +428,7 @@ def test_a_failed_build_is_recorded_and_the_rest_skipped(go_context, monkeypatch
     assert [r.status for r in results] == ["ok", "ok", "error", "skip"]
     assert "exit code 1" in results[2].reason
     assert "code-edit build failed" in results[3].reason
-    assert client.images.removed == [("t", True)]
+    assert client.images.removed == [("t", False)]
 
 
 def test_ctrl_c_still_removes_the_copy_and_the_tag(go_context, monkeypatch):
@@ -439,7 +439,7 @@ def test_ctrl_c_still_removes_the_copy_and_the_tag(go_context, monkeypatch):
         cache_lab.run_variant(client, VARIANTS[1], go_context, tag="t")
     assert not builder.calls[0]["context"].exists()
     assert not builder.calls[0]["context"].parent.exists()
-    assert client.images.removed == [("t", True)]
+    assert client.images.removed == [("t", False)]
 
 
 def test_scenarios_subset_gets_one_unmeasured_build_first(go_context, fake_build):
