@@ -312,7 +312,8 @@ def _build_classic(client: docker.DockerClient, context: Path, dockerfile_path: 
         stream = _build_stream(
             client, responses, path=str(context.resolve()),
             dockerfile=str(dockerfile_path.resolve()), tag=tag, rm=True, forcerm=True,
-            nocache=nocache, decode=True, buildargs=buildargs or {}, labels=kit_labels(**(labels or {})))
+            nocache=nocache, decode=True, buildargs=buildargs or {},
+            labels=kit_labels(**(labels or {})))
         for chunk in stream:
             if "error" in chunk or "errorDetail" in chunk:
                 message = chunk.get("error") or chunk["errorDetail"].get("message", "")

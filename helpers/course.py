@@ -163,12 +163,21 @@ class Course:
         return tag in self._keys
 
     # -- running ----------------------------------------------------------------------------
-    def health(self, tag: str) -> HealthReport | None:
-        """Run ``tag``, call /health, clean up; None (error, hint and logs shown) on failure."""
+    def health(self, tag: str, hardened: bool = False) -> HealthReport | None:
+        """Run ``tag``, call /health, clean up; None (error, hint and logs shown) on failure.
+
+        ``hardened=True`` runs it the way a locked-down platform would (read-only root
+        filesystem, no capabilities, no privilege gain, user nobody: see
+        :data:`helpers.run.HARDENED_RUN`). The recording has plain runs only.
+        """
+        if hardened and not self.live:
+            print("Skipped: the hardened run needs a Docker engine (the recorded run has the "
+                  "plain run only).")
+            return None
         try:
             if self.live:
                 with engine_calls("run"):
-                    report = check_health(self.client, tag)
+                    report = check_health(self.client, tag, hardened=hardened)
             else:
                 key = self._key(tag)
                 if key is None:
@@ -184,7 +193,7 @@ class Course:
         except KitError as exc:
             show_error(exc)
             return None
-        label = " (recorded run)" if report.recorded else ""
+        label = " (recorded run)" if report.recorded else (" (hardened)" if hardened else "")
         print(f"GET /health -> {report.status_code} in {report.elapsed_s:.1f} s{label}: "
               f"{report.body}")
         return report

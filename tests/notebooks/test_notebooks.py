@@ -38,7 +38,7 @@ def test_committed_without_outputs(path):
 
 def error_outputs(book) -> list[str]:
     """'cell N: Name: value' for each error output (and stderr traceback) in ``book``."""
-    found = []
+    found = list(book.metadata.get("failed_cells", []))
     for index, cell in enumerate(book.cells):
         for output in cell.get("outputs", []):
             if output.output_type == "error":
@@ -49,11 +49,25 @@ def error_outputs(book) -> list[str]:
 
 
 def execute(path: Path, tmp_path: Path):
-    """Run ``path`` with nbclient; the executed copy is kept in tmp_path for inspection."""
+    """Run ``path`` with nbclient; the executed copy is kept in tmp_path for inspection.
+
+    A KitError that escapes a cell is shown by the kit's IPython handler as a red box, with
+    no error output: the cell's execute reply still says ``error``. Those cells are listed
+    in the notebook's metadata (``failed_cells``) so :func:`error_outputs` reports them too.
+    """
     book = nbformat.read(path, as_version=4)
+    failed = []
+
+    def on_cell_executed(cell, cell_index, execute_reply):
+        content = execute_reply["content"]
+        if content.get("status") == "error":
+            failed.append(f"cell {cell_index}: {content.get('ename')}: {content.get('evalue')}")
+
     client = NotebookClient(book, timeout=CELL_TIMEOUT, kernel_name="python3",
-                            allow_errors=True, resources={"metadata": {"path": str(path.parent)}})
+                            allow_errors=True, resources={"metadata": {"path": str(path.parent)}},
+                            on_cell_executed=on_cell_executed)
     client.execute()
+    book.metadata["failed_cells"] = failed
     nbformat.write(book, tmp_path / path.name)
     return book
 
@@ -77,6 +91,8 @@ def test_notebook_runs_top_to_bottom(path, monkeypatch, tmp_path):
     outputs = [o for cell in book.cells for o in cell.get("outputs", [])]
     assert outputs, "the notebook produced no output at all"
     assert "[Recorded run]" not in all_text(book)
+    if "hardened=True" in "".join(cell.source for cell in book.cells):
+        assert "-> 200 in" in all_text(book) and "(hardened)" in all_text(book)
 
 
 
@@ -94,3 +110,22 @@ def test_notebook_runs_without_an_engine(path, monkeypatch, tmp_path):
     for line in text.splitlines():
         for check in ("size", "only-binary", "ca-certs", "runs", "static-binary", "dep-cache"):
             assert not line.startswith(f"PASS  {check} "), line
+
+
+def test_an_escaped_kit_error_is_one_box_and_still_counts_as_an_error(tmp_path):
+    """In a real kernel: no traceback for a KitError, yet the cell fails and we notice."""
+    path = tmp_path / "escaped.ipynb"
+    book = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("from helpers.widgets import install_error_display\n"
+                                  "from helpers.errors import KitError\n"
+                                  "install_error_display()"),
+        nbformat.v4.new_code_cell("raise KitError('The thing broke.', 'Do the other thing.')"),
+    ])
+    nbformat.write(book, path)
+    (tmp_path / "out").mkdir()
+    executed = execute(path, tmp_path / "out")
+    assert error_outputs(executed) == [
+        "cell 1: KitError: The thing broke.\nHint: Do the other thing."]
+    text = all_text(executed)
+    assert "error: The thing broke." in text and "hint: Do the other thing." in text
+    assert "Traceback" not in text
