@@ -29,3 +29,17 @@ def test_unknown_command_is_a_usage_error():
                           text=True)
     assert done.returncode == 2
     assert "invalid choice" in done.stderr
+
+
+def test_engine_lost_mid_command_is_two_lines_not_a_traceback(monkeypatch, capsys):
+    import requests
+
+    from helpers import __main__ as cli
+
+    def lose_engine(args):
+        raise requests.exceptions.ConnectionError("Connection aborted.")
+
+    monkeypatch.setattr(cli, "cmd_reset", lose_engine)
+    assert cli.main(["reset"]) == 1
+    err = capsys.readouterr().err
+    assert "stopped answering" in err and "hint: Start it again" in err
