@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from helpers import charts, config, demo
 from helpers.errors import BuildError, KitError
@@ -56,8 +57,24 @@ def test_size_chart_is_log_scaled_with_limit_and_factor():
     assert "MB" in ax.get_xlabel()
     assert any(line.get_xdata()[0] == 15 for line in ax.get_lines())
     texts = [t.get_text() for t in ax.texts]
-    assert "optimized: 138x smaller than original" in texts
+    assert fig.get_suptitle() == "optimized: 138x smaller than original"
     assert "710.0 MB" in texts and "5.1 MB" in texts
+
+
+def test_size_chart_texts_do_not_overlap_with_long_namespaced_tags():
+    fig = charts.size_comparison({"browser-exercise2-original": 759_920_000,
+                                  "browser-exercise2-optimized": 692_600_000,
+                                  "browser-exercise2-reference": 5_070_000})
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw(renderer)
+    ax = fig.axes[0]
+    boxes = [(t.get_text(), t.get_window_extent(renderer))
+             for t in [*ax.texts, ax.title, *fig.texts] if t.get_text()]
+    overlapping = [(a, b) for i, (a, box_a) in enumerate(boxes)
+                   for b, box_b in boxes[i + 1:] if box_a.overlaps(box_b)]
+    assert overlapping == []
+    width = fig.bbox.width
+    assert all(0 <= box.x0 and box.x1 <= width for _, box in boxes), "text cut at the edge"
 
 
 def demo_results():
