@@ -97,11 +97,34 @@ def engine_lost(cause: BaseException) -> EngineUnavailable:
         what = f"did not answer within {API_TIMEOUT} s"
     else:
         what = "stopped answering"
-    reason = str(cause).splitlines()[0] if str(cause) else type(cause).__name__
     return EngineUnavailable(
-        f"The Docker engine at {where} {what} ({reason[:120]}).",
+        f"The Docker engine at {where} {what} ({root_reason(cause)[:120]}).",
         "Start it again (on our machines: `make engine`), then rerun this cell: the kit "
         "reconnects by itself, no kernel restart needed.")
+
+
+def root_reason(error: BaseException) -> str:
+    """The innermost OS-level reason inside a requests/urllib3 error, for one short line.
+
+    ``ConnectionError(ProtocolError('Connection aborted.', FileNotFoundError(2, ...)))``
+    becomes ``No such file or directory``; without one, the error's first line.
+    """
+    seen: set[int] = set()
+    pending = [error]
+    while pending:
+        current = pending.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.strerror:
+            return current.strerror
+        pending.extend(arg for arg in current.args if isinstance(arg, BaseException))
+        for linked in (current.__cause__, current.__context__,
+                       getattr(current, "reason", None)):
+            if isinstance(linked, BaseException):
+                pending.append(linked)
+    text = str(error)
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 @contextmanager

@@ -8,6 +8,7 @@ import time
 
 import pytest
 import requests
+import urllib3
 
 from helpers import engine
 from helpers.errors import EngineUnavailable
@@ -97,3 +98,11 @@ def test_engine_errors_leaves_other_errors_alone():
     with pytest.raises(ValueError):
         with engine.engine_errors():
             raise ValueError("not about the engine")
+
+
+def test_engine_lost_names_the_innermost_os_reason():
+    cause = requests.exceptions.ConnectionError(urllib3.exceptions.ProtocolError(
+        "Connection aborted.", FileNotFoundError(2, "No such file or directory")))
+    assert engine.root_reason(cause) == "No such file or directory"
+    assert "(No such file or directory)." in engine.engine_lost(cause).message
+    assert engine.root_reason(ValueError("plain\nsecond line")) == "plain"
