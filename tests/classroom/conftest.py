@@ -18,8 +18,8 @@ import pytest
 from helpers import engine
 from helpers.build import build_image
 from helpers.config import OPTIMIZED_TAG, SOLUTIONS_DIR, EXERCISE_DIR, image_tag
-from helpers.errors import EngineUnavailable
 from helpers.reset import reset
+from tests.engine_fixtures import connect_or_fail
 from tests.second_engine import SecondEngine, SecondEngineError, copy_image
 
 #: The builder base image the exercise needs on every engine.
@@ -33,10 +33,7 @@ ENGINE_ENV = ("DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_TLS_VERIFY", "DOCKER_CERT
 @pytest.fixture(scope="session")
 def main_client():
     """A client for the main engine (the one the rest of the suite uses)."""
-    try:
-        client = engine.connect()
-    except EngineUnavailable as exc:
-        pytest.fail(f"classroom tests need a Docker engine: {exc}", pytrace=False)
+    client = connect_or_fail("classroom tests")
     yield client
     client.close()
 

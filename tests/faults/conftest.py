@@ -14,26 +14,21 @@ import time
 
 import pytest
 
-from helpers import engine
-from helpers.errors import EngineUnavailable
 from helpers.reset import reset
+from tests.engine_fixtures import connect_or_fail, kit_namespace
 
 NAMESPACE = "faults"
 
 
 @pytest.fixture(scope="session", autouse=True)
 def faults_namespace():
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("KIT_NAMESPACE", NAMESPACE)
-        yield NAMESPACE
+    with kit_namespace(NAMESPACE) as name:
+        yield name
 
 
 @pytest.fixture(scope="session")
 def client(faults_namespace):
-    try:
-        docker_client = engine.connect()
-    except EngineUnavailable as exc:
-        pytest.fail(f"fault tests need a Docker engine: {exc}", pytrace=False)
+    docker_client = connect_or_fail("fault tests")
     yield docker_client
     reset(docker_client)  # the namespace's images and containers: nothing here is cache
     docker_client.close()

@@ -9,27 +9,22 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import engine
 from helpers.build import build_image
 from helpers.config import EXERCISE_DIR, ORIGINAL_TAG, OPTIMIZED_TAG, SOLUTIONS_DIR, image_tag
-from helpers.errors import EngineUnavailable
+from tests.engine_fixtures import connect_or_fail, kit_namespace
 
 NAMESPACE = "itest"
 
 
 @pytest.fixture(scope="session", autouse=True)
 def itest_namespace():
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("KIT_NAMESPACE", NAMESPACE)
-        yield NAMESPACE
+    with kit_namespace(NAMESPACE) as name:
+        yield name
 
 
 @pytest.fixture(scope="session")
 def client(itest_namespace):
-    try:
-        docker_client = engine.connect()
-    except EngineUnavailable as exc:
-        pytest.fail(f"integration tests need a Docker engine: {exc}", pytrace=False)
+    docker_client = connect_or_fail("integration tests")
     yield docker_client
     docker_client.close()
 
