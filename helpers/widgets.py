@@ -200,6 +200,10 @@ class BuildProgress(_Displayable):
         self.status = widgets.HTML("", layout=widgets.Layout(display="none"))
         self.box = widgets.VBox([self.title, self.bar, self.label_widget, self.status,
                                  self.accordion])
+        # CSS hooks (browser tests, custom styling): kit-build-done/-failed mark the end.
+        self.box.add_class("kit-build-progress")
+        self.label_widget.add_class("kit-build-label")
+        self.status.add_class("kit-build-status")
         if show:
             self.show()
 
@@ -256,6 +260,7 @@ class BuildProgress(_Displayable):
         self.status.value = (f"<div style='color:{SUCCESS_COLOR}; font-weight:bold'>✔ "
                              f"{html.escape(self._done_sentence())}</div>")
         self.status.layout.display = None
+        self.box.add_class("kit-build-done")
         self._push_log()
         self._refresh()
 
@@ -274,6 +279,7 @@ class BuildProgress(_Displayable):
         self.status.value = _error_html(shown)
         self.status.layout.display = None
         self.accordion.selected_index = 0     # the hint says to read the log: open it
+        self.box.add_class("kit-build-failed")
         self._push_log()
         self._refresh()
         if self._mode == "text" and shown.hint:
@@ -499,7 +505,8 @@ def check_report_html(report) -> str:
             f"<tr><td style='color:{STATUS_COLORS[status]};font-weight:bold'>{row.status}</td>"
             f"<td><code>{html.escape(row.check)}</code></td><td>{html.escape(row.message)}</td>"
             f"<td>{html.escape(row.hint) if status == 'fail' else ''}</td></tr>")
-    return (f"<div style='border-left:4px solid {color};padding:4px 8px'>"
+    return ("<div class='kit-check-report'"
+            f" style='border-left:4px solid {color};padding:4px 8px'>"
             f"<b style='color:{color}'>{verdict}</b>"
             "<table><thead><tr><th>status</th><th>check</th><th>what we measured</th>"
             "<th>hint</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table></div>")
