@@ -102,6 +102,33 @@ COPY_HASH_RE = re.compile(r"^(COPY|ADD) (file|dir|multi):[0-9a-f]+ in ")
 COPY_SOURCE_KINDS = {"file": "file", "dir": "folder", "multi": "several files"}
 
 
+#: The classic builder records HEALTHCHECK as a Go struct:
+#: ``HEALTHCHECK &{["CMD" "/server" "-healthcheck"] "10s" "3s" "2s" '\x03'}``.
+HEALTHCHECK_STRUCT_RE = re.compile(
+    r'HEALTHCHECK &\{\[(?P<test>.*?)\] "(?P<interval>[^"]*)" "(?P<timeout>[^"]*)" '
+    r'"(?P<start>[^"]*)" \'?(?P<retries>[^\'}]*)\'?\}')
+_GO_QUOTED_RE = re.compile(r'"((?:[^"\\]|\\.)*)"')
+
+
+def _healthcheck_instruction(match: re.Match) -> str:
+    """The Dockerfile HEALTHCHECK line back from the builder's struct text."""
+    test = _GO_QUOTED_RE.findall(match["test"])
+    retries = match["retries"]
+    if retries.startswith("\\x"):
+        retries = str(int(retries[2:], 16))
+    options = [f"--{name}={value}" for name, value in (
+        ("interval", match["interval"]), ("timeout", match["timeout"]),
+        ("start-period", match["start"]), ("retries", retries))
+        if value and value not in ("0s", "0")]
+    if test[:1] == ["CMD"]:
+        command = "CMD " + json.dumps(test[1:], separators=(",", ":"))
+    elif test[:1] == ["CMD-SHELL"]:
+        command = "CMD " + " ".join(test[1:])
+    else:
+        command = " ".join(test) or "NONE"
+    return " ".join(["HEALTHCHECK", *options, command])
+
+
 def clean_created_by(created_by: str) -> str:
     """Turn the builder's ``CreatedBy`` text into the Dockerfile instruction a learner wrote.
 
@@ -115,8 +142,10 @@ def clean_created_by(created_by: str) -> str:
         return "(imported base filesystem)"
     text = text.removesuffix(" # buildkit")
     if text.startswith("/bin/sh -c #(nop) "):
-        return COPY_HASH_RE.sub(lambda m: f"{m[1]} <{COPY_SOURCE_KINDS[m[2]]}> ",
-                                text[len("/bin/sh -c #(nop) "):])
+        text = text[len("/bin/sh -c #(nop) "):]
+        if (healthcheck := HEALTHCHECK_STRUCT_RE.fullmatch(text)) is not None:
+            return _healthcheck_instruction(healthcheck)
+        return COPY_HASH_RE.sub(lambda m: f"{m[1]} <{COPY_SOURCE_KINDS[m[2]]}> ", text)
     if text.startswith("/bin/sh -c "):
         return "RUN " + text[len("/bin/sh -c "):]
     if text.startswith("RUN /bin/sh -c "):

@@ -502,14 +502,22 @@ def check_report_html(report) -> str:
     for row in report.table().itertuples(index=False):
         status = row.status.lower()
         rows.append(
-            f"<tr><td style='color:{STATUS_COLORS[status]};font-weight:bold'>{row.status}</td>"
-            f"<td><code>{html.escape(row.check)}</code></td><td>{html.escape(row.message)}</td>"
-            f"<td>{html.escape(row.hint) if status == 'fail' else ''}</td></tr>")
+            f"<tr><td style='{CELL};color:{STATUS_COLORS[status]};font-weight:bold'>"
+            f"{row.status}</td><td style='{CELL};white-space:nowrap'>"
+            f"<code>{html.escape(row.check)}</code></td>"
+            f"<td style='{CELL}'>{html.escape(row.message)}</td>"
+            f"<td style='{CELL}'>{html.escape(row.hint) if status == 'fail' else ''}</td></tr>")
+    header = "".join(f"<th style='{CELL}'>{name}</th>"
+                     for name in ("status", "check", "what we measured", "hint"))
     return ("<div class='kit-check-report'"
             f" style='border-left:4px solid {color};padding:4px 8px'>"
             f"<b style='color:{color}'>{verdict}</b>"
-            "<table><thead><tr><th>status</th><th>check</th><th>what we measured</th>"
-            "<th>hint</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table></div>")
+            f"<table><thead><tr>{header}</tr></thead><tbody>" + "".join(rows)
+            + "</tbody></table></div>")
+
+
+#: Table cells read left to right, top aligned (JupyterLab right-aligns output table cells).
+CELL = "text-align:left;vertical-align:top"
 
 
 def show_check_report(report, *, frontend: str = "auto", stream: TextIO | None = None) -> None:

@@ -23,6 +23,13 @@ from tests.unit.fakes import FakeClient, FakeImage
     ("/bin/sh -c #(nop) COPY multi:7e0c640d in ./ ", "COPY <several files> ./"),
     ("/bin/sh -c #(nop) COPY dir:1f268c3e in . ", "COPY <folder> ."),
     ("/bin/sh -c #(nop) COPY file:ab12 in /server ", "COPY <file> /server"),
+    # the classic builder records HEALTHCHECK as a Go struct (seen in the browser screenshots)
+    ("/bin/sh -c #(nop)  HEALTHCHECK &{[\"CMD\" \"/server\" \"-healthcheck\"] \"10s\" "
+     "\"3s\" \"2s\" '\\x03'}",
+     'HEALTHCHECK --interval=10s --timeout=3s --start-period=2s --retries=3 '
+     'CMD ["/server","-healthcheck"]'),
+    ("/bin/sh -c #(nop)  HEALTHCHECK &{[\"CMD-SHELL\" \"wget -q -O- localhost\"] \"0s\" "
+     "\"0s\" \"0s\" '\\x00'}", "HEALTHCHECK CMD wget -q -O- localhost"),
 ])
 def test_clean_created_by(created_by, expected):
     assert clean_created_by(created_by) == expected
