@@ -192,7 +192,7 @@ def remove_namespace_leftovers() -> None:
         client.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def lab_server(tmp_path_factory) -> LabServer:
     """JupyterLab on a free port, rooted at the repository, kernels in namespace ``browser``."""
     base = tmp_path_factory.mktemp("jupyterlab")
@@ -237,7 +237,7 @@ def lab(lab_server) -> LabServer:
         forget_notebooks(lab_server)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
     """Debian's headless Chromium, driven by Playwright; fails (not skips) when missing."""
     if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):

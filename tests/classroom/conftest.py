@@ -2,7 +2,7 @@
 
 - The main engine is the one the rest of the suite uses; learners' namespaces
   (``learner1``..``learner4``) are emptied before and after, with the kit's own reset.
-- The second engine (:class:`tests.second_engine.SecondEngine`) is started once per session,
+- The second engine (:class:`tests.second_engine.SecondEngine`) is started once for these tests,
   gets the ``golang:1.22`` base image copied from the main engine (no registry here), and is
   stopped and deleted at the end. A test reaches it only through ``DOCKER_HOST``
   (:func:`on_engine2`), the way a learner's notebook reaches a remote engine.
@@ -30,7 +30,7 @@ ENGINE2_NAMESPACE = "engine2"
 ENGINE_ENV = ("DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def main_client():
     """A client for the main engine (the one the rest of the suite uses)."""
     client = connect_or_fail("classroom tests")
@@ -38,7 +38,7 @@ def main_client():
     client.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def engine2():
     """A second dockerd, running; stopped and deleted (bridge, mounts, folder) afterwards.
 
@@ -59,7 +59,7 @@ def engine2():
     second.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def engine2_client(engine2, main_client):
     """A client for the second engine, which holds the golang:1.22 base image."""
     client = engine2.client()

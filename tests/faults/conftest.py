@@ -20,13 +20,15 @@ from tests.engine_fixtures import connect_or_fail, kit_namespace
 NAMESPACE = "faults"
 
 
-@pytest.fixture(scope="session", autouse=True)
+# Package scope: the reset below must run when the fault tests end, not at the end of the
+# whole session (after tests/final has looked for leftovers).
+@pytest.fixture(scope="package", autouse=True)
 def faults_namespace():
     with kit_namespace(NAMESPACE) as name:
         yield name
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def client(faults_namespace):
     docker_client = connect_or_fail("fault tests")
     yield docker_client

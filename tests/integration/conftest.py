@@ -16,27 +16,27 @@ from tests.engine_fixtures import connect_or_fail, kit_namespace
 NAMESPACE = "itest"
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="package", autouse=True)
 def itest_namespace():
     with kit_namespace(NAMESPACE) as name:
         yield name
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def client(itest_namespace):
     docker_client = connect_or_fail("integration tests")
     yield docker_client
     docker_client.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def original(client):
-    """The single-stage image of the brief, built once per session."""
+    """The single-stage image of the brief, built once for the integration tests."""
     return build_image(client, EXERCISE_DIR, image_tag(ORIGINAL_TAG), "Dockerfile")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def optimized(client):
-    """The reference multi-stage image, built once per session."""
+    """The reference multi-stage image, built once for the integration tests."""
     return build_image(client, EXERCISE_DIR, image_tag(OPTIMIZED_TAG),
                        SOLUTIONS_DIR / "Dockerfile.multistage")
