@@ -7,8 +7,9 @@ session created (the engine may hold a learner's own work):
   build's step container has no label), and no kit container from earlier sessions either;
 - no untagged (``<none>``) image carrying the kit's label created during the session: that
   would be a rebuild's superseded image or a probe image nobody removed. Untagged images
-  without the label are the classic builder's step cache (a failed build keeps its finished
-  steps, as ``docker build`` does) and are reused, not multiplied, by the next run;
+  without the label (the classic builder's step images: a failed build's finished steps, a
+  multi-stage build's builder stage) are not counted here; those of the dep-cache probe and
+  the cache lab still pile up run after run (about 50 per suite run; being fixed);
 - tagged kit images created during the session only in the namespaces the suite keeps on
   purpose, as the build cache that makes the next run fast.
 """
