@@ -33,8 +33,9 @@ from . import image_facts
 from .build import EventHandler, build_image
 from .config import MB, SIZE_LIMIT_BYTES, image_tag
 from .diagnose import MISTAKES_BY_ID, Diagnosis, Evidence, diagnose
-from .errors import BuildError, KitError, RunError
-from .layers import file_breakdown
+from .engine import ENGINE_LOST_ERRORS, engine_lost
+from .errors import BuildError, EngineUnavailable, Interrupted, KitError, RunError
+from .layers import engine_size_note, file_breakdown, image_store
 from .run import check_health
 
 REQUIRED = ("size", "only-binary", "ca-certs", "runs", "multi-stage", "dep-cache",
@@ -119,13 +120,21 @@ class CheckReport:
 # --------------------------------------------------------------------------------------------
 @dataclass
 class Facts:
-    """What was measured; fields stay None when they could not be measured."""
+    """What was measured; fields stay None when they could not be measured.
+
+    ``unmeasured`` maps a fact (``"breakdown"``, ``"config"``, ``"elf"``, ``"ca"``,
+    ``"health"``, ``"dep-cache"``) to why the kit could not obtain it (an export it cannot
+    read, an engine that stopped answering...): the checks that need that fact report
+    ``skip`` with the reason, the others are still measured.
+    """
 
     evidence: Evidence
     dockerfile: Path
     context: Path
     tag: str
-    size_bytes: int | None = None
+    size_bytes: int | None = None         # uncompressed bytes of the image's layers
+    engine_size_bytes: int | None = None  # what `docker images` shows on this engine
+    engine_size_note: str = ""            # what the engine's figure counts, on its store
     base_layers: int = 0
     added_files: dict[str, int] | None = None
     health_ok: bool | None = None
@@ -133,12 +142,38 @@ class Facts:
     dep_cache: tuple[str, str] | None = None  # (status, message) of the real rebuild
     lint: list[dict] | None = None
     no_engine: str = ""  # why nothing dynamic could be measured (engine-less mode)
+    unmeasured: dict[str, str] = field(default_factory=dict)
+
+
+def _measure(facts: Facts, fact: str, function: Callable, *args, **kwargs):
+    """``function(*args)``, or None with the reason in ``facts.unmeasured[fact]``.
+
+    A check must end in a verdict, never a traceback: any failure while gathering one fact
+    (the kit's or the engine's) is kept as that fact's reason. Ctrl-C still stops the check.
+    """
+    try:
+        return function(*args, **kwargs)
+    except Interrupted:
+        raise
+    except KitError as exc:
+        facts.unmeasured[fact] = exc.message
+    except ENGINE_LOST_ERRORS as exc:
+        facts.unmeasured[fact] = engine_lost(exc).message
+    except Exception as exc:  # a bug or an engine quirk: say what, measure the rest
+        facts.unmeasured[fact] = (f"the kit failed while measuring it ({type(exc).__name__}: "
+                                  f"{str(exc).splitlines()[0] if str(exc) else ''}); "
+                                  "please report this")
+    return None
 
 
 def gather(client: docker.DockerClient, context: Path, dockerfile: Path, tag: str,
            on_event: EventHandler | None = None, dep_cache_rebuild: bool = True,
            backend: str = "auto") -> Facts:
-    """Parse, build, inspect, run and rebuild; every failure is recorded, none raised."""
+    """Parse, build, inspect, run and rebuild; every failure is recorded, none raised.
+
+    Each fact is measured on its own (:func:`_measure`): a failed export still lets the
+    run and the rebuild be measured, a failed run still lets the files be listed.
+    """
     ev = Evidence(dockerignore=(context / ".dockerignore").is_file())
     facts = Facts(ev, dockerfile, context, tag)
     try:
@@ -152,31 +187,48 @@ def gather(client: docker.DockerClient, context: Path, dockerfile: Path, tag: st
     except BuildError as exc:
         ev.build_error = exc
         return facts
-    ev.engine_arch = _engine_arch(client)
-    ev.config = image_facts.image_config(client, tag)
-    facts.size_bytes = ev.config.size_bytes
-    breakdown = file_breakdown(client, tag)
-    ev.files = set(breakdown.files["path"])
-    facts.base_layers = _base_layer_count(client, ev.model)
-    added = breakdown.files[breakdown.files["layer"] > facts.base_layers]
-    facts.added_files = dict(zip(added["path"], added["size_bytes"]))
-    program = ev.config.program_path(ev.files)
-    if program and program in ev.files:
-        data = image_facts.read_file(client, tag, program)
-        if data is not None:
-            ev.elf = image_facts.elf_facts(data, program)
-    ev.ca = image_facts.find_ca_bundle(client, tag, ev.files)
+    ev.engine_arch = _measure(facts, "engine", _engine_arch, client)
+    ev.config = _measure(facts, "config", image_facts.image_config, client, tag)
+    breakdown = _measure(facts, "breakdown", file_breakdown, client, tag)
+    store = _measure(facts, "engine", image_store, client) or ""
+    if ev.config is not None:
+        facts.engine_size_bytes = ev.config.size_bytes
+        facts.engine_size_note = engine_size_note(store)
+    if breakdown is not None:
+        facts.size_bytes = breakdown.total_bytes
+        ev.files = set(breakdown.files["path"])
+        facts.base_layers = _base_layer_count(client, ev.model)
+        added = breakdown.files[breakdown.files["layer"] > facts.base_layers]
+        facts.added_files = dict(zip(added["path"], added["size_bytes"]))
+    if ev.config is not None and ev.files is not None:
+        program = ev.config.program_path(ev.files)
+        if program and program in ev.files:
+            data = _measure(facts, "elf", image_facts.read_file, client, tag, program)
+            if data is not None:
+                ev.elf = _measure(facts, "elf", image_facts.elf_facts, data, program)
+        ev.ca = _measure(facts, "ca", image_facts.find_ca_bundle, client, tag, ev.files)
     try:
         health = check_health(client, tag)
         facts.health_ok, facts.health_status = health.healthy, health.status_code
         ev.health_ca_roots = health.ca_roots
     except RunError as exc:
         ev.run_error, facts.health_ok = exc, False
+    except Interrupted:
+        raise
+    except EngineUnavailable as exc:
+        facts.unmeasured["health"] = exc.message
     except KitError as exc:
         ev.start_error, facts.health_ok = exc.message, False
+    except Exception as exc:  # noqa: BLE001 - same contract as _measure
+        _measure(facts, "health", _reraise, exc)
     if dep_cache_rebuild:
-        facts.dep_cache = rebuild_after_edit(client, context, dockerfile, tag, built.backend)
+        facts.dep_cache = _measure(facts, "dep-cache", rebuild_after_edit, client, context,
+                                   dockerfile, tag, built.backend)
     return facts
+
+
+def _reraise(exc: BaseException):
+    raise exc
 
 
 def _engine_arch(client: docker.DockerClient) -> str:
@@ -261,7 +313,17 @@ def run_hadolint(dockerfile: Path) -> list[dict] | None:
 # --------------------------------------------------------------------------------------------
 # One function per check id
 # --------------------------------------------------------------------------------------------
+#: The facts each image check needs (see Facts.unmeasured).
+NEEDS = {
+    "size": ("breakdown",), "only-binary": ("config", "breakdown"),
+    "ca-certs": ("breakdown", "ca"), "runs": ("health",),
+    "dep-cache": ("dep-cache",), "static-binary": ("config", "breakdown", "elf"),
+    "non-root": ("config",), "healthcheck": ("config",),
+}
+
+
 def _not_built(facts: Facts, check_id: str) -> CheckResult | None:
+    """The early result when the image check ``check_id`` cannot look at the image."""
     ev = facts.evidence
     if facts.no_engine:
         return CheckResult(check_id, "skip", f"Not measured: {facts.no_engine}",
@@ -270,19 +332,34 @@ def _not_built(facts: Facts, check_id: str) -> CheckResult | None:
         return CheckResult(check_id, "fail",
                            f"Not measured: the image did not build ({ev.build_error.message}).",
                            ev.build_error.hint)
+    for fact in NEEDS.get(check_id, ()):
+        if fact in facts.unmeasured:
+            return CheckResult(check_id, "skip", f"Not measured: {facts.unmeasured[fact]}",
+                               "This is not about your Dockerfile: retry, and if it persists "
+                               "run `python -m helpers probe` and report what it prints.")
     return None
 
 
 def check_size(facts: Facts) -> CheckResult:
+    """Under 15 MB, counted as the uncompressed bytes of the image's layers on every engine.
+
+    The engine's own figure (what ``docker images`` shows) is named beside it, with what it
+    counts on this engine's image store; it never decides the verdict.
+    """
     if (early := _not_built(facts, "size")):
         return early
     size = facts.size_bytes / MB
+    beside = ""
+    if facts.engine_size_bytes is not None and facts.engine_size_bytes != facts.size_bytes:
+        beside = (f"; `docker images` shows {facts.engine_size_bytes / MB:.2f} MB here"
+                  f"{' (' + facts.engine_size_note + ')' if facts.engine_size_note else ''}")
     if facts.size_bytes < SIZE_LIMIT_BYTES:
         shown = math.floor(size * 100) / 100  # never round up to the limit itself
-        return CheckResult("size", "pass", f"The image is {shown:.2f} MB "
-                           f"({facts.size_bytes:,} bytes), under the 15 MB limit (engine image "
-                           "Size, uncompressed).")
-    return CheckResult("size", "fail", f"The image is {size:.1f} MB; the limit is 15 MB.",
+        return CheckResult("size", "pass", f"The image holds {shown:.2f} MB "
+                           f"({facts.size_bytes:,} bytes of uncompressed layers), under the "
+                           f"15 MB limit{beside}.")
+    return CheckResult("size", "fail", f"The image holds {size:.1f} MB of uncompressed "
+                       f"layers; the limit is 15 MB{beside}.",
                        "Only the binary (and CA bundle) should be in the final stage.")
 
 

@@ -1,8 +1,14 @@
 """Image sizes and layer history, as numbers and pandas DataFrames.
 
-Sizes come from the engine's image inspect ``Size`` field: the uncompressed size of all the
-image's layers in the engine's image store (with the classic overlay2 graph driver, the bytes
-on disk; ``docker images`` shows the same figure). MB means 10**6 bytes everywhere in the kit.
+One size, the same on every engine: the **uncompressed bytes of the files in the image's
+layers** (a hard link counted once, symlinks and directories 0), read from the image's
+export. That is what the brief's "under 15 MB" means and what a container's filesystem is
+made of. The engine's own ``Size`` (``docker images``) is shown beside it, because it counts
+different things on different stores: on Docker's classic overlay2 store the unpacked layer
+folders (symlink targets included, a few kB more on the single-stage image); on the
+containerd image store (Docker Desktop, Docker >= 25 new installs) the compressed layers
+*plus* the unpacked snapshot (7.35 MB for a 5.07 MB image); on Podman its storage's own
+records. MB means 10**6 bytes everywhere in the kit.
 
 File-level breakdown (:func:`file_breakdown`): the image's ``docker save`` archive is streamed
 from the engine and every layer's tar is walked, whiteouts included, without keeping file
@@ -18,10 +24,10 @@ figures are::
     efficiency   = final_bytes / total_bytes            (1.0 for an image without bytes)
 
 A layer's ``wasted_bytes`` are the bytes of its own entries that do not survive to the final
-filesystem, so the per-layer figures add up to the image's. Hard links weigh what their
-target weighs, symlinks, directories and whiteouts weigh 0. So ``total_bytes`` is close to,
-not equal to, the engine's ``Size``, which counts a hard-linked file once and a symlink as the
-length of its target (+0.5 % on the single-stage image, where /usr/bin/perl is hard-linked).
+filesystem, so the per-layer figures add up to the image's. A hard link weighs 0 (its bytes
+count once, on the file it links to, as ``du`` and the engine count them); symlinks,
+directories and whiteouts weigh 0. ``total_bytes`` of the single-stage image is 759,894,064
+B, what dive 0.13.1 reports too; overlay2's ``Size`` adds the symlinks' target lengths.
 
 How this differs from dive: dive's "potential wasted space" sums, for every path present in
 more than one layer, the sizes of *all* its copies, the surviving top copy included (a
@@ -52,13 +58,22 @@ from .errors import KitError
 
 @dataclass
 class ImageSummary:
-    """Headline figures of one image."""
+    """Headline figures of one image.
+
+    ``size_bytes`` is the kit's one size, the same on every engine: the uncompressed bytes of
+    the files in the image's layers (what a container's filesystem is made of; a hard link
+    counted once), read from the image's export. ``engine_size_bytes`` is what ``docker
+    images`` shows on this engine, which counts other things on other stores
+    (:func:`engine_size_note`).
+    """
 
     tag: str
     image_id: str
     size_bytes: int
     layers: int
     recorded: bool = False  # True when it comes from a recorded run (no engine here)
+    engine_size_bytes: int | None = None
+    engine_size_note: str = ""
 
     @property
     def size_mb(self) -> float:
@@ -76,10 +91,41 @@ def get_image(client: docker.DockerClient, tag: str):
 
 
 def summarize(client: docker.DockerClient, tag: str) -> ImageSummary:
-    """Size (inspect ``Size``) and number of filesystem layers (``RootFS.Layers``) of ``tag``."""
+    """Size (uncompressed layer bytes), the engine's own figure, and the layer count of ``tag``.
+
+    The size comes from :func:`file_breakdown` (one export per image, then kept), the layer
+    count from ``RootFS.Layers``.
+    """
     image = get_image(client, tag)
     layers = image.attrs.get("RootFS", {}).get("Layers") or []
-    return ImageSummary(tag, image.id, int(image.attrs["Size"]), len(layers))
+    breakdown = file_breakdown(client, tag)
+    return ImageSummary(tag, image.id, breakdown.total_bytes, len(layers),
+                        engine_size_bytes=int(image.attrs.get("Size") or 0),
+                        engine_size_note=engine_size_note(image_store(client)))
+
+
+def image_store(client: docker.DockerClient) -> str:
+    """The engine's image store: ``"podman"``, ``"containerd"`` or ``"graphdriver:<name>"``."""
+    components = client.version().get("Components") or []
+    if any("podman" in (component.get("Name") or "").lower() for component in components):
+        return "podman"
+    info = client.info()
+    if "driver-type" in dict(info.get("DriverStatus") or []):  # containerd snapshotter
+        return "containerd"
+    return f"graphdriver:{info.get('Driver') or '?'}"
+
+
+def engine_size_note(store: str) -> str:
+    """What the engine's image ``Size`` (``docker images``) counts on ``store``, in a phrase."""
+    if store == "containerd":
+        return ("the containerd image store counts the compressed layers it keeps plus "
+                "their unpacked snapshot")
+    if store == "podman":
+        return "Podman counts the layers as its storage records them"
+    if store.startswith("graphdriver:"):
+        return (f"the {store.split(':', 1)[1]} store counts the unpacked layer folders, "
+                "symlinks included")
+    return ""
 
 
 def history_frame(client: docker.DockerClient, tag: str) -> pd.DataFrame:

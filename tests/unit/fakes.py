@@ -117,3 +117,14 @@ class FakeClient:
         self.api = FakeAPI(chunks, base_url)
         self.containers = FakeContainers(**container_kwargs)
         self.images = FakeImages(images)
+        #: What ``version()`` and ``info()`` answer (an overlay2 Docker engine by default).
+        self.version_info = {"Version": "20.10.24", "Arch": "amd64", "Components": [
+            {"Name": "Engine", "Version": "20.10.24"}]}
+        self.engine_info = {"Driver": "overlay2", "DriverStatus": [["Backing Filesystem",
+                                                                    "extfs"]]}
+
+    def version(self):
+        return self.version_info
+
+    def info(self):
+        return self.engine_info

@@ -12,6 +12,7 @@ from helpers.errors import BuildError, KitError
 from helpers.layers import clean_created_by, history_frame, summarize
 from helpers.progress import bar
 from tests.unit.fakes import FakeClient, FakeImage
+from tests.unit.test_breakdown import SaveAPI, layer_tar, save_archive
 
 
 @pytest.mark.parametrize("created_by, expected", [
@@ -41,9 +42,15 @@ def test_summary_and_history_frame():
         {"CreatedBy": "/bin/sh -c #(nop) COPY file:abc in /server ", "Size": 4_900_000},
         {"CreatedBy": "", "Size": 220_000},
     ]
-    client = FakeClient(images=[FakeImage("opt", 5_120_000, 2, history)])
+    archive = save_archive([layer_tar([("file", "etc/ca.crt", 220_000)]),
+                            layer_tar([("file", "server", 4_900_000)])], [])
+    client = FakeClient(images=[FakeImage("opt", 5_150_000, 2, history)])
+    client.api = SaveAPI(archive, 1 << 16)
     summary = summarize(client, "opt")
+    # The kit's size is the layers' bytes; the engine's own figure is kept beside it.
     assert (summary.size_bytes, summary.layers) == (5_120_000, 2)
+    assert summary.engine_size_bytes == 5_150_000
+    assert "overlay2 store" in summary.engine_size_note
     assert summary.size_mb == pytest.approx(5.12)
     frame = history_frame(client, "opt")
     assert list(frame["step"]) == [1, 2, 3]
