@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from . import demo, engine
-from .errors import BuildError, KitError
+from .errors import BuildError, EngineUnavailable, KitError
 from .progress import TerminalProgress
 from .reset import reset
 
@@ -43,14 +43,34 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from .checks import run_checks  # imported here: the other commands do not need it
+    """Build, run and check a Dockerfile; without an engine, check what needs none.
+
+    Without an engine the static checks (Dockerfile, .dockerignore, lint) are measured and
+    every image check reports ``skip`` with the reason; the exit code is then 1 only if a
+    required check fails, since a skip is "not measured here", not a failure.
+    """
+    from .checks import run_checks, run_static_checks  # the other commands do not need them
     from .widgets import check_report_text
 
     # Like `docker build -f`: relative to the current folder; else try inside the context.
     dockerfile = Path(args.dockerfile)
     if not dockerfile.is_absolute() and not dockerfile.exists():
         dockerfile = Path(args.context) / dockerfile
-    client = engine.connect()
+    if not dockerfile.is_file():
+        raise KitError(f"No Dockerfile at {dockerfile}.", "Check the --dockerfile path.")
+    try:
+        client = engine.connect()
+    except EngineUnavailable as exc:
+        report = run_static_checks(args.context, dockerfile.resolve(), reason=exc.message)
+        failed = any(r.status == "fail" for r in report.results if r.required)
+        if args.json:
+            print(json.dumps({**report.to_json(), "engine": {
+                "answered": False, "error": exc.message, "hint": exc.hint}}, indent=2))
+        else:
+            print(f"No Docker engine answered, so only the Dockerfile was checked.\n"
+                  f"why: {exc.message}\nfix: {exc.hint}\n")
+            print(check_report_text(report))
+        return 1 if failed else 0
     try:
         progress = TerminalProgress("check", verbose=args.verbose)
         report = run_checks(client, args.context, dockerfile.resolve(), on_event=progress,
@@ -58,7 +78,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     finally:
         client.close()
     if args.json:
-        print(json.dumps(report.to_json(), indent=2))
+        print(json.dumps({**report.to_json(), "engine": {"answered": True}}, indent=2))
     else:
         print(check_report_text(report))
     return 0 if report.passed else 1

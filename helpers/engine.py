@@ -8,7 +8,13 @@ within ``timeout`` seconds (2 s by default), with a hint, never a raw ``requests
 
 from __future__ import annotations
 
+import grp
 import os
+import pwd
+import re
+import socket
+import ssl
+import stat
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Iterator
@@ -17,7 +23,7 @@ from urllib.parse import urlparse
 import docker
 import requests
 import urllib3
-from docker.errors import DockerException
+from docker.errors import DockerException, InvalidVersion, TLSParameterError
 
 from .errors import EngineUnavailable
 
@@ -25,6 +31,29 @@ from .errors import EngineUnavailable
 CONNECT_TIMEOUT = 2.0
 #: Seconds an ordinary API call may take once connected (builds stream without a limit).
 API_TIMEOUT = 120
+
+#: What connecting can raise: the SDK wraps most failures in DockerException, but with a
+#: pinned API version ``ping`` raises the raw requests/urllib3/OS (or paramiko) error.
+CONNECT_ERRORS: tuple[type[BaseException], ...] = (
+    DockerException, requests.exceptions.RequestException, urllib3.exceptions.HTTPError,
+    OSError)
+try:  # the SDK's ssh:// transport, when paramiko is installed
+    import paramiko
+
+    CONNECT_ERRORS += (paramiko.SSHException,)
+except ImportError:
+    pass
+
+#: The socket the SDK uses when neither DOCKER_HOST nor a docker context names one.
+DEFAULT_SOCKET = "/var/run/docker.sock"
+#: Podman's per-user socket, a Docker-compatible engine that needs no group membership.
+PODMAN_SOCKET = "unix://$XDG_RUNTIME_DIR/podman/podman.sock"
+#: Longest detail (the engine's or the OS's words) quoted in a message.
+DETAIL_LIMIT = 120
+_API_VERSION_WORDS = re.compile(
+    r"client version \S+ is too (new|old)|(minimum|maximum) supported api version"
+    r"|api versions below", re.IGNORECASE)
+_TLS_WORDS = re.compile(r"\bSSL|\bTLS|certificate verify failed", re.IGNORECASE)
 
 
 def engine_url() -> str | None:
@@ -46,6 +75,9 @@ def engine_url() -> str | None:
 def connect(timeout: float = CONNECT_TIMEOUT) -> docker.DockerClient:
     """Return a client for the engine, or raise EngineUnavailable within about ``timeout`` s.
 
+    Like the docker CLI, ``DOCKER_API_VERSION`` pins the API version instead of negotiating
+    it (the way out when engine and SDK disagree on versions).
+
     Args:
         timeout: Seconds to wait for the first answer (the API version negotiation).
 
@@ -53,32 +85,288 @@ def connect(timeout: float = CONNECT_TIMEOUT) -> docker.DockerClient:
         A ``docker.DockerClient`` whose later calls use a longer timeout.
 
     Raises:
-        EngineUnavailable: No engine answered; the message names the address tried.
+        EngineUnavailable: No engine answered; the message says why, the hint what to do.
     """
     url = engine_url()
+    version = os.environ.get("DOCKER_API_VERSION") or None
+    client = None
     try:
         if url and not os.environ.get("DOCKER_HOST"):
-            client = docker.DockerClient(base_url=url, timeout=timeout)
+            client = docker.DockerClient(base_url=url, timeout=timeout, version=version)
         else:
-            client = docker.from_env(timeout=timeout)
+            client = docker.from_env(timeout=timeout, version=version)
         client.ping()
-    except DockerException as exc:
-        raise unavailable(url, exc) from None
+    except CONNECT_ERRORS as exc:
+        if client is not None:
+            client.close()
+        raise unavailable(url, exc, timeout) from None
     client.api.timeout = API_TIMEOUT
     return client
 
 
-def unavailable(url: str | None, cause: BaseException | str) -> EngineUnavailable:
-    """Build the EngineUnavailable error for ``url`` (None = default socket) with a hint."""
-    where = url or "the default socket (unix:///var/run/docker.sock)"
-    reason = str(cause).splitlines()[0] if str(cause) else type(cause).__name__
+def unavailable(url: str | None, cause: BaseException | str,
+                timeout: float = CONNECT_TIMEOUT) -> EngineUnavailable:
+    """Build the EngineUnavailable error for ``url`` (None = default socket): why, and a fix.
+
+    Each kind of failure (see :func:`failure_kind`) gets its own one-line message and
+    one-line hint, because the fixes differ: starting the engine does not help a user who
+    may not open its socket.
+
+    Args:
+        url: The address tried, as from :func:`engine_url` (None: the platform default).
+        cause: What the SDK raised (or a description of it).
+        timeout: The connect timeout used, quoted when the engine did not answer in time.
+    """
+    kind = failure_kind(url, cause)
+    where = url or f"unix://{DEFAULT_SOCKET}"
+    detail = _clip(_detail(kind, url, cause, timeout))
+    if kind == "no-socket":
+        return EngineUnavailable(
+            f"No Docker engine answers at {where}: the socket file does not exist "
+            "(the engine is not started, or not installed).", _start_hint())
+    if kind == "permission":
+        path = _socket_path(url) or DEFAULT_SOCKET
+        owner = _socket_owner(path)
+        return EngineUnavailable(
+            f"Permission denied on the Docker socket {path}"
+            + (f" ({owner})" if owner else "") + ": this user may not talk to the engine.",
+            _permission_hint(path))
+    if kind == "not-answering":
+        return EngineUnavailable(
+            f"No Docker engine answers at {where}: the socket exists but {detail}.",
+            "The engine is not running or is stuck: restart it (Docker Desktop: Restart; "
+            "`sudo systemctl restart docker`; Podman: "
+            "`systemctl --user restart podman.socket`).")
+    if kind == "remote-down":
+        return EngineUnavailable(f"No Docker engine answers at {where}: {detail}.",
+                                 f"The engine {_named_by()} names is down or unreachable: "
+                                 "start it, check host and port (firewall, VPN), or "
+                                 f"{_use_local()} to use the local engine.")
+    if kind == "tls":
+        return EngineUnavailable(
+            f"TLS with the Docker engine at {where} failed: {detail}.",
+            "Check DOCKER_CERT_PATH (ca.pem, cert.pem, key.pem issued for this engine) and "
+            "DOCKER_TLS_VERIFY; the engine's certificate must name its host.")
+    if kind == "ssh":
+        if "paramiko" in detail:
+            hint = ("Install the SDK's SSH support in the kit's environment: "
+                    "`pip install paramiko` (or `pip install 'docker[ssh]'`).")
+        else:
+            hint = ("Check that `ssh HOST docker version` works without a prompt (key "
+                    "loaded, host in known_hosts, user allowed to use docker there).")
+        return EngineUnavailable(f"Cannot reach the Docker engine over SSH at {where}: "
+                                 f"{detail}.", hint)
+    if kind == "api-version":
+        pinned = os.environ.get("DOCKER_API_VERSION")
+        hint = ("The engine is too old or too new for docker-py (API 1.24 or newer): "
+                "upgrade the engine, or set DOCKER_API_VERSION to a version both support "
+                "(the engine's, from `docker version`).")
+        if pinned:
+            hint = (f"DOCKER_API_VERSION={pinned} is set: unset it to negotiate, or set a "
+                    "version both support (the engine's, from `docker version`).")
+        return EngineUnavailable(
+            f"The Docker engine at {where} and docker-py disagree on the API version: "
+            f"{detail}.", hint)
     if os.environ.get("DOCKER_HOST"):
         hint = ("DOCKER_HOST is set: start the engine it names, or unset DOCKER_HOST to use "
                 "the local one.")
     else:
-        hint = ("Start Docker (Docker Desktop, `sudo systemctl start docker`, or Podman's "
-                "socket). On our Debian machines `make setup` installs and starts one.")
-    return EngineUnavailable(f"No Docker engine answers at {where} ({reason[:160]}).", hint)
+        hint = _start_hint()
+    return EngineUnavailable(f"No Docker engine answers at {where} ({detail}).", hint)
+
+
+def failure_kind(url: str | None, cause: BaseException | str) -> str:
+    """Classify why connecting to ``url`` failed, for :func:`unavailable`.
+
+    Looks through the whole chain of the SDK's error (DockerException, requests, urllib3,
+    down to the OS error), or at the words of a plain string.
+
+    Returns:
+        ``no-socket``, ``permission``, ``not-answering`` (a local socket nothing serves),
+        ``remote-down`` (a TCP engine refused, timed out or not found), ``tls``, ``ssh``,
+        ``api-version``, or ``unknown``.
+    """
+    chain = _chain(cause) if isinstance(cause, BaseException) else []
+    text = " ".join(str(error) for error in chain) if chain else str(cause)
+
+    def has(*types: type[BaseException]) -> bool:
+        return any(isinstance(error, types) for error in chain)
+
+    scheme = urlparse(url).scheme if url else "unix"
+    if has(InvalidVersion) or _API_VERSION_WORDS.search(text):
+        return "api-version"
+    if scheme == "ssh" or "paramiko" in text.lower():
+        return "ssh"
+    if has(ssl.SSLError, requests.exceptions.SSLError, TLSParameterError) or (
+            not chain and _TLS_WORDS.search(text)):
+        return "tls"
+    refused = has(ConnectionRefusedError) or "connection refused" in text.lower()
+    timed_out = _timed_out(chain) or "timed out" in text.lower()
+    if scheme in ("unix", "http+unix", "npipe"):
+        if has(FileNotFoundError) or "no such file" in text.lower():
+            return "no-socket"
+        if has(PermissionError) or "permission denied" in text.lower():
+            return "permission"
+        if refused or timed_out or has(ConnectionError):
+            return "not-answering"
+        return "unknown"
+    if refused or timed_out or has(socket.gaierror):
+        return "remote-down"
+    if has(requests.exceptions.HTTPError):  # it answered, with an error: not "down"
+        return "unknown"
+    if has(requests.exceptions.ConnectionError, OSError):
+        return "remote-down"
+    return "unknown"
+
+
+def _chain(error: BaseException) -> list[BaseException]:
+    """``error`` and every error inside it (args, causes, contexts, urllib3 reasons)."""
+    seen: set[int] = set()
+    found = []
+    pending = [error]
+    while pending:
+        current = pending.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        found.append(current)
+        pending.extend(arg for arg in current.args if isinstance(arg, BaseException))
+        for linked in (current.__cause__, current.__context__,
+                       getattr(current, "reason", None)):
+            if isinstance(linked, BaseException):
+                pending.append(linked)
+    return found
+
+
+def _timed_out(chain: list[BaseException]) -> bool:
+    """Whether a timeout is in the chain (urllib3's NewConnectionError only looks like one)."""
+    return any(isinstance(error, (requests.exceptions.Timeout, TimeoutError))
+               or (isinstance(error, urllib3.exceptions.TimeoutError)
+                   and not isinstance(error, urllib3.exceptions.NewConnectionError))
+               for error in chain)
+
+
+def _detail(kind: str, url: str | None, cause: BaseException | str, timeout: float) -> str:
+    """The short "why" quoted in the message of a ``kind`` failure."""
+    chain = _chain(cause) if isinstance(cause, BaseException) else []
+    text = str(cause)
+    if kind == "api-version":
+        for error in chain:
+            if isinstance(error, InvalidVersion) or _API_VERSION_WORDS.search(str(error)):
+                text = getattr(error, "explanation", None) or str(error)
+        return text.splitlines()[0] if text else "API version refused"
+    if kind == "ssh" and "paramiko" in " ".join(map(str, chain)) + text:
+        return "paramiko (the SDK's SSH transport) is not installed"
+    if kind == "tls" and any(isinstance(error, TLSParameterError) for error in chain):
+        return _cert_problem()
+    lowered = (" ".join(map(str, chain)) if chain else text).lower()
+    if any(isinstance(error, ConnectionRefusedError) for error in chain) or (
+            "connection refused" in lowered):
+        return ("connection refused" if kind == "remote-down"
+                else "nothing accepts connections (connection refused)")
+    if any(isinstance(error, socket.gaierror) for error in chain):
+        return f"host name {urlparse(url or '').hostname or '?'} not found"
+    if _timed_out(chain) or "timed out" in lowered:
+        return (f"no answer within {timeout:g} s" if kind == "remote-down"
+                else f"nothing answered within {timeout:g} s")
+    reason = root_reason(cause) if isinstance(cause, BaseException) else text
+    # drop OpenSSL's "[SSL: CODE]" prefix and "(_ssl.c:1000)" suffix
+    return re.sub(r"^\[SSL: \w+\]\s*|\s*\(_ssl\.c:\d+\)$", "", reason.splitlines()[0]
+                  if reason else type(cause).__name__)
+
+
+def _clip(text: str, limit: int = DETAIL_LIMIT) -> str:
+    """``text`` cut to at most ``limit`` characters on a word boundary, with an ellipsis."""
+    text = text.strip().rstrip(".")
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0].rstrip(" ,;:(")
+    return f"{cut}…"
+
+
+def _socket_path(url: str | None) -> str | None:
+    """The file of a unix socket URL (None: the default socket's), or None for other URLs."""
+    if not url:
+        return DEFAULT_SOCKET
+    for prefix in ("unix://", "http+unix://"):
+        if url.startswith(prefix):
+            return url[len(prefix):] or DEFAULT_SOCKET
+    return None
+
+
+def _socket_owner(path: str) -> str:
+    """``srw-rw---- root:docker`` for ``path``, or "" when it cannot be looked at."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return ""
+    return f"{stat.filemode(info.st_mode)} {_user_name(info.st_uid)}:{_group_name(info.st_gid)}"
+
+
+def _user_name(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
+def _group_name(gid: int) -> str:
+    try:
+        return grp.getgrgid(gid).gr_name
+    except KeyError:
+        return str(gid)
+
+
+def _permission_hint(path: str) -> str:
+    """The fix for a socket this user may not open, given the group that owns it."""
+    rootless = f"rootless Docker, or Podman's user socket (DOCKER_HOST={PODMAN_SOCKET})"
+    try:
+        gid = os.stat(path).st_gid
+    except OSError:
+        gid = None
+    group = "docker" if gid is None else _group_name(gid)
+    if gid == 0:
+        return (f"Only root may use this socket: use {rootless}, or have an administrator "
+                "create the docker group (`sudo groupadd docker`) and restart the engine.")
+    try:
+        members = grp.getgrgid(gid).gr_mem if gid is not None else []
+        user = pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        members, user = [], ""
+    if user in members and gid not in os.getgroups():
+        return (f"You joined group {group} after this session started: log out and in "
+                f"(or run `newgrp {group}`), then restart the kernel or the command.")
+    return (f"Join the socket's group: `sudo usermod -aG {group} $USER`, then log out and in "
+            f"(or `newgrp {group}`); or use {rootless}.")
+
+
+def _start_hint() -> str:
+    """How to start a local engine (Docker Desktop, the Linux service, or Podman)."""
+    hint = ("Start Docker (Docker Desktop, or `sudo systemctl start docker`), or Podman: "
+            f"`systemctl --user start podman.socket` and DOCKER_HOST={PODMAN_SOCKET}.")
+    if os.environ.get("DOCKER_HOST"):
+        hint += " Or unset DOCKER_HOST to use the default socket."
+    return hint
+
+
+def _named_by() -> str:
+    return "DOCKER_HOST" if os.environ.get("DOCKER_HOST") else "the current docker context"
+
+
+def _use_local() -> str:
+    return ("unset DOCKER_HOST" if os.environ.get("DOCKER_HOST")
+            else "run `docker context use default`")
+
+
+def _cert_problem() -> str:
+    """Which TLS files are missing from DOCKER_CERT_PATH (the SDK only says "some")."""
+    folder = os.environ.get("DOCKER_CERT_PATH") or os.path.join(os.path.expanduser("~"),
+                                                                ".docker")
+    missing = [name for name in ("ca.pem", "cert.pem", "key.pem")
+               if not os.path.isfile(os.path.join(folder, name))]
+    if missing:
+        return f"{', '.join(missing)} missing from {folder} (DOCKER_CERT_PATH)"
+    return f"the certificates in {folder} (DOCKER_CERT_PATH) were not accepted"
 
 
 #: What the SDK raises when an engine that answered before stops answering mid-session:
@@ -185,7 +473,7 @@ def probe(timeout: float = CONNECT_TIMEOUT) -> EngineInfo:
     Returns:
         EngineInfo with ``reachable`` False (and ``error``/``hint``) when no engine answers.
     """
-    url = engine_url() or "unix:///var/run/docker.sock"
+    url = engine_url() or f"unix://{DEFAULT_SOCKET}"
     try:
         client = connect(timeout)
     except EngineUnavailable as exc:
@@ -193,6 +481,9 @@ def probe(timeout: float = CONNECT_TIMEOUT) -> EngineInfo:
     try:
         version = client.version()
         info = client.info()
+    except CONNECT_ERRORS as exc:  # it answered the ping, then stopped or refused
+        failed = unavailable(engine_url(), exc, timeout)
+        return EngineInfo(False, url, error=failed.message, hint=failed.hint)
     finally:
         client.close()
     driver_status = dict(info.get("DriverStatus") or [])

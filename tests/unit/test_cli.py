@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 
 from tests.ports import closed_port
-
 
 
 @pytest.mark.parametrize("command", [["demo"], ["reset"], ["probe"]])
@@ -43,3 +45,107 @@ def test_engine_lost_mid_command_is_two_lines_not_a_traceback(monkeypatch, capsy
     assert cli.main(["reset"]) == 1
     err = capsys.readouterr().err
     assert "stopped answering" in err and "hint: Start it again" in err
+
+
+# --------------------------------------------------------------------------------------------
+# `check` without an engine: the static checks, every image check skipped with the reason
+# --------------------------------------------------------------------------------------------
+REPO = Path(__file__).resolve().parents[2]
+CONTEXT = REPO / "exercises" / "multistage-go"
+SOLUTION = REPO / "exercises" / "solutions" / "Dockerfile.multistage"
+STARTER = CONTEXT / "Dockerfile.multistage"
+#: Checks that need the built image (or a rebuild): never measurable without an engine.
+IMAGE_CHECKS = {"size", "only-binary", "ca-certs", "runs", "static-binary"}
+
+
+def check_without_engine(dockerfile: Path, *extra: str) -> tuple[subprocess.CompletedProcess,
+                                                                  float]:
+    """``python -m helpers check`` with DOCKER_HOST at a closed port; the run and its time."""
+    env = {**os.environ, "DOCKER_HOST": f"tcp://127.0.0.1:{closed_port()}"}
+    start = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "helpers", "check", "--context", str(CONTEXT),
+                           "--dockerfile", str(dockerfile), *extra], capture_output=True,
+                          text=True, env=env, timeout=60, cwd=REPO)
+    return done, time.monotonic() - start
+
+
+def test_check_json_without_engine_is_a_report_with_skips_and_the_reason():
+    done, seconds = check_without_engine(SOLUTION, "--json")
+    assert "Traceback" not in done.stderr
+    report = json.loads(done.stdout)  # the whole output is one JSON document
+    # ~3 s here, mostly imports; the bound leaves room for a loaded machine but still
+    # catches the SDK's 60 s default timeout
+    assert seconds < 10, f"took {seconds:.1f} s"
+    assert report["engine"]["answered"] is False
+    reason = report["engine"]["error"]
+    assert reason.startswith("No Docker engine answers at tcp://127.0.0.1:")
+    assert reason.endswith(": connection refused.")
+    assert "DOCKER_HOST" in report["engine"]["hint"]
+    statuses = {check["id"]: check for check in report["checks"]}
+    for check_id in IMAGE_CHECKS:
+        assert statuses[check_id]["status"] == "skip"
+        assert statuses[check_id]["message"] == f"Not measured: {reason}"
+    assert statuses["multi-stage"]["status"] == "pass"  # measured from the Dockerfile
+    assert statuses["base-images"]["status"] == "pass"
+    assert report["passed"] is False  # skips are never a pass...
+    assert done.returncode == 0  # ...but nothing failed, so the command does not fail
+
+
+def test_check_json_without_engine_fails_when_a_static_check_fails():
+    done, _ = check_without_engine(STARTER, "--json")
+    report = json.loads(done.stdout)
+    failing = {c["id"] for c in report["checks"] if c["status"] == "fail" and c["required"]}
+    assert "multi-stage" in failing  # the starter's runtime stage is the Go toolchain
+    assert {c["id"] for c in report["checks"] if c["status"] == "skip"} >= IMAGE_CHECKS
+    assert done.returncode == 1
+
+
+def test_check_text_without_engine_says_why_at_the_top():
+    done, _ = check_without_engine(SOLUTION)
+    lines = done.stdout.splitlines()
+    assert lines[0] == "No Docker engine answered, so only the Dockerfile was checked."
+    assert lines[1].startswith("why: No Docker engine answers at tcp://127.0.0.1:")
+    assert lines[2].startswith("fix: The engine DOCKER_HOST names is down or unreachable")
+    assert any(line.startswith("NOT MEASURED:") for line in lines)
+    assert any(line.startswith("SKIP  size") for line in lines)
+    assert done.returncode == 0
+
+
+def fake_report(*statuses: tuple[str, str, bool]):
+    from helpers.checks import CheckReport, CheckResult
+
+    return CheckReport([CheckResult(check_id, status, f"{check_id} {status}", required=required)
+                        for check_id, status, required in statuses], [])
+
+
+@pytest.mark.parametrize("statuses, code", [
+    ([("size", "skip", True), ("multi-stage", "pass", True)], 0),
+    ([("size", "skip", True), ("lint", "fail", False)], 0),  # advice never fails the run
+    ([("size", "skip", True), ("multi-stage", "fail", True)], 1),
+])
+def test_check_without_engine_exits_1_only_when_a_required_check_fails(
+        monkeypatch, capsys, statuses, code):
+    from helpers import checks
+    from helpers import __main__ as cli
+
+    seen = {}
+
+    def static_checks(context, dockerfile, reason=""):
+        seen["reason"] = reason
+        return fake_report(*statuses)
+
+    monkeypatch.setenv("DOCKER_HOST", f"tcp://127.0.0.1:{closed_port()}")
+    monkeypatch.setattr(checks, "run_static_checks", static_checks)
+    assert cli.main(["check", "--context", str(CONTEXT), "--dockerfile", str(SOLUTION),
+                     "--json"]) == code
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["engine"]["error"] == seen["reason"]
+    assert seen["reason"].endswith(": connection refused.")
+
+
+def test_check_with_a_missing_dockerfile_says_so_before_looking_for_an_engine(capsys):
+    from helpers import __main__ as cli
+
+    assert cli.main(["check", "--context", str(CONTEXT), "--dockerfile", "nope.Dockerfile"]) == 1
+    err = capsys.readouterr().err
+    assert "No Dockerfile at" in err and "nope.Dockerfile" in err
