@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import re
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import IO, Callable
 
 import docker
 from docker.errors import APIError, DockerException
@@ -23,8 +24,12 @@ from .config import MANAGED_LABEL, kit_labels
 from .engine import ENGINE_LOST_ERRORS, engine_lost
 from .errors import BuildError, KitError
 
-STEP_RE = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
-LAYER_ID_RE = re.compile(r"^ ---> ([0-9a-f]{6,})$")
+#: A step starts: Docker's classic builder writes ``Step 3/9 : COPY . .``, Podman's (buildah)
+#: ``STEP 3/9: COPY . .``.
+STEP_RE = re.compile(r"^(?:Step|STEP) (\d+)/(\d+) ?: (.*)$")
+#: The step came from the cache: `` ---> Using cache`` (Docker), ``--> Using cache <id>``
+#: (buildah).
+CACHE_RE = re.compile(r"^\s*-{2,3}> Using cache\b")
 
 
 @dataclass
@@ -109,7 +114,7 @@ class _StepTracker:
                                          started_s=self._step_started - self.start))
             self.on_event(BuildEvent("step", self.elapsed(), step=number, total=self.total,
                                      instruction=match[3]))
-        elif line.strip() == "---> Using cache" and self.steps:
+        elif CACHE_RE.match(line) and self.steps:
             self.steps[-1].cached = True
         elif line.startswith("Successfully built "):
             self.finish_step()
@@ -160,36 +165,89 @@ def hint_for_build_error(message: str, instruction: str = "") -> str:
 
 
 BACKENDS = ("classic", "buildkit", "auto")
-MOUNT_RE = re.compile(r"^\s*RUN\s+(?:--\S+\s+)*--mount[= ]", re.IGNORECASE | re.MULTILINE)
+#: What only BuildKit builds: RUN --mount/--network/--security, COPY --link/--chmod/--parents,
+#: heredocs, a ``# syntax=`` frontend, and the automatic platform ARGs (``FROM
+#: --platform=$BUILDPLATFORM``, ``GOARCH=$TARGETARCH``), which the classic builder leaves empty.
+BUILDKIT_ONLY_RE = re.compile(
+    r"^\s*RUN\s+(?:--\S+\s+)*--(?:mount|network|security)[= ]"
+    r"|^\s*(?:COPY|ADD)\s+(?:--\S+\s+)*--(?:link|chmod|parents|exclude)\b"
+    r"|^\s*(?:RUN|COPY)\b.*<<-?\s*[\"']?[A-Za-z_][A-Za-z0-9_]*"
+    r"|^\s*#\s*syntax\s*="
+    r"|\$\{?(?:BUILD|TARGET)(?:PLATFORM|OS|ARCH|VARIANT)\b",
+    re.IGNORECASE | re.MULTILINE)
+#: Docker Engine versions from which ``docker build`` uses BuildKit by default (on Linux).
+BUILDKIT_DEFAULT_SINCE = 23
 
 
-def uses_run_mount(dockerfile: Path) -> bool:
-    """Whether the Dockerfile has ``RUN --mount=...`` (which only BuildKit builds)."""
+def needs_buildkit(dockerfile: Path) -> str:
+    """The first line that only BuildKit builds as intended, or ``""``."""
     try:
-        return bool(MOUNT_RE.search(dockerfile.read_text(errors="replace")))
+        text = dockerfile.read_text(errors="replace")
     except OSError:
-        return False
+        return ""
+    match = BUILDKIT_ONLY_RE.search(text)
+    if match is None:
+        return ""
+    start = text.rfind("\n", 0, match.start()) + 1
+    end = text.find("\n", match.end())
+    return text[start:end if end >= 0 else len(text)].strip()
 
 
-def choose_backend(requested: str, dockerfile: Path) -> tuple[str, str]:
+@dataclass(frozen=True)
+class EngineKind:
+    """What decides how ``docker build`` builds on an engine."""
+
+    podman: bool = False
+    version: str = ""
+
+    @property
+    def buildkit_default(self) -> bool:
+        """Docker >= 23 builds with BuildKit by default; Podman and older Docker do not."""
+        major = self.version.split(".")[0]
+        return not self.podman and major.isdigit() and int(major) >= BUILDKIT_DEFAULT_SINCE
+
+
+def engine_kind(client: docker.DockerClient) -> EngineKind:
+    """Podman or Docker, and which version, from the engine's ``/version``."""
+    try:
+        version = client.version()
+    except (APIError, DockerException, *ENGINE_LOST_ERRORS):
+        return EngineKind()
+    names = [(c.get("Name") or "").lower() for c in version.get("Components") or []]
+    return EngineKind(podman=any("podman" in name for name in names),
+                      version=str(version.get("Version") or ""))
+
+
+def choose_backend(requested: str, dockerfile: Path,
+                   kind: EngineKind | None = None) -> tuple[str, str]:
     """The backend to use and a note for the learner (empty when nothing needs saying).
 
-    ``auto`` picks BuildKit for Dockerfiles with ``RUN --mount`` when a BuildKit-capable
-    client exists, the classic builder otherwise. Asking for BuildKit where none is
-    available falls back to the classic builder, saying so.
+    ``auto`` builds the way the learner's own ``docker build`` would on this engine:
+    BuildKit on Docker >= 23 (its default), and on older Docker for a Dockerfile that only
+    BuildKit builds as intended (``RUN --mount``, ``$TARGETARCH``...); the classic builder
+    elsewhere. Podman builds through its Docker-compatible API (buildah), never BuildKit.
+    Where BuildKit is wanted but no BuildKit-capable docker CLI exists here, the classic
+    builder is used, with a one-line note.
     """
     from .buildkit import UNAVAILABLE_HINT, buildkit_client
 
     if requested not in BACKENDS:
         raise KitError(f"Unknown build backend {requested!r}.",
                        f"Choose one of {', '.join(BACKENDS)}.")
-    wants_buildkit = requested == "buildkit" or (requested == "auto" and
-                                                 uses_run_mount(dockerfile))
+    kind = kind or EngineKind()
+    if kind.podman:
+        note = ("Podman builds with buildah through its Docker-compatible API; BuildKit is "
+                "not available there." if requested == "buildkit" else "")
+        return "classic", note
+    needed = needs_buildkit(dockerfile)
+    wants_buildkit = requested == "buildkit" or (
+        requested == "auto" and (kind.buildkit_default or bool(needed)))
     if not wants_buildkit:
         return "classic", ""
     if buildkit_client() is None:
-        return "classic", f"BuildKit is not available here; using the classic builder. " \
-                          f"{UNAVAILABLE_HINT}"
+        why = f" (this Dockerfile needs it: {needed})" if needed else ""
+        return "classic", (f"BuildKit is not available here{why}; using the classic "
+                           f"builder. {UNAVAILABLE_HINT}")
     return "buildkit", ""
 
 
@@ -254,7 +312,7 @@ def build_image(client: docker.DockerClient, context: str | Path, tag: str,
     if not dockerfile_path.is_file():
         raise KitError(f"No Dockerfile at {dockerfile_path}.",
                        "Check the file name (Dockerfile.multistage?) and the folder.")
-    chosen, note = choose_backend(backend, dockerfile_path)
+    chosen, note = choose_backend(backend, dockerfile_path, engine_kind(client))
     if note and on_event:
         on_event(BuildEvent("line", 0.0, line=note))
     superseded = _image_id(client, tag)
@@ -269,6 +327,8 @@ def build_image(client: docker.DockerClient, context: str | Path, tag: str,
         result = _build_classic(client, context, dockerfile_path, tag, on_event=on_event,
                                 nocache=nocache, buildargs=buildargs, labels=labels,
                                 clock=clock)
+    if not result.image_id:  # the containerd store's BuildKit log names no "writing image"
+        result.image_id = _image_id(client, tag) or ""
     drop_superseded(client, superseded, result.image_id)
     return result
 
@@ -300,6 +360,28 @@ def drop_superseded(client: docker.DockerClient, old_id: str | None, new_id: str
         pass
 
 
+def context_archive(context: Path, dockerfile: Path) -> tuple[IO[bytes], str]:
+    """The build context as a tar (``.dockerignore`` honoured) holding the Dockerfile, and the
+    Dockerfile's name inside it.
+
+    A Dockerfile outside the context (``exercises/solutions/...``) goes into the tar under a
+    private name, as the docker CLI does. docker-py would send it as a second value of the
+    ``dockerfile`` query parameter, which Docker ignores and Podman takes for the file name
+    (``stat .../build/<the whole Dockerfile text>: no such file``).
+    """
+    context, dockerfile = context.resolve(), dockerfile.resolve()
+    ignore = context / ".dockerignore"
+    exclude = None
+    if ignore.is_file():  # the patterns, as docker-py's own build reads them
+        exclude = [line.strip() for line in ignore.read_text().splitlines()
+                   if line.strip() and not line.strip().startswith("#")]
+    try:
+        name, text = dockerfile.relative_to(context).as_posix(), None
+    except ValueError:
+        name, text = f".dockerfile.{uuid.uuid4().hex}", dockerfile.read_text()
+    return docker.utils.tar(str(context), exclude=exclude, dockerfile=(name, text)), name
+
+
 def _build_classic(client: docker.DockerClient, context: Path, dockerfile_path: Path, tag: str,
                    *, on_event: EventHandler | None, nocache: bool,
                    buildargs: dict[str, str] | None, labels: dict[str, str] | None,
@@ -308,10 +390,11 @@ def _build_classic(client: docker.DockerClient, context: Path, dockerfile_path: 
     tracker = _StepTracker(on_event, clock)
     pending = ""
     responses: list = []
+    archive, dockerfile_name = context_archive(context, dockerfile_path)
     try:
         stream = _build_stream(
-            client, responses, path=str(context.resolve()),
-            dockerfile=str(dockerfile_path.resolve()), tag=tag, rm=True, forcerm=True,
+            client, responses, fileobj=archive, custom_context=True,
+            dockerfile=dockerfile_name, tag=tag, rm=True, forcerm=True,
             nocache=nocache, decode=True, buildargs=buildargs or {},
             labels=kit_labels(**(labels or {})))
         for chunk in stream:
@@ -347,6 +430,7 @@ def _build_classic(client: docker.DockerClient, context: Path, dockerfile_path: 
         # where the notebook's traceback would otherwise keep the stream, and the build, alive.
         for response in responses:
             response.close()
+        archive.close()
     tracker.finish_step()
     image_id = tracker.image_id or client.images.get(tag).id
     result = BuildResult(tag, image_id, tracker.steps, tracker.log, tracker.elapsed())

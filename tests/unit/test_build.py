@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+
 import itertools
+import tarfile
 
 import pytest
 
+from helpers import build
 from helpers.build import build_image, drop_superseded, hint_for_build_error
 from helpers.errors import BuildError, KitError
 from tests.unit.fakes import FakeClient
@@ -56,7 +59,21 @@ def test_kit_labels_and_forcerm_are_sent(context):
     kwargs = client.api.build_kwargs
     assert kwargs["labels"]["com.multistage-kit.managed"] == "true"
     assert kwargs["forcerm"] is True and kwargs["rm"] is True
-    assert kwargs["dockerfile"] == str((context / "Dockerfile").resolve())
+    assert kwargs["custom_context"] is True and kwargs["dockerfile"] == "Dockerfile"
+
+
+def test_a_dockerfile_outside_the_context_travels_inside_the_tar(context, tmp_path_factory):
+    """Podman reads the ``dockerfile`` parameter's last value: it must be one plain name."""
+    outside = tmp_path_factory.mktemp("elsewhere") / "Dockerfile.multistage"
+    outside.write_text("FROM scratch\nCOPY server /server\n")
+    (context / ".dockerignore").write_text("# comment\nsecret.txt\n")
+    (context / "secret.txt").write_text("no")
+    archive, name = build.context_archive(context, outside)
+    with tarfile.open(fileobj=archive) as tar:
+        names = tar.getnames()
+        assert tar.extractfile(name).read() == outside.read_bytes()
+    assert name.startswith(".dockerfile.") and "secret.txt" not in names
+    assert "Dockerfile" in names
 
 
 def test_failing_step_is_named(context):
