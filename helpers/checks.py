@@ -532,6 +532,8 @@ def check_base_images(facts: Facts) -> CheckResult:
 
 
 def check_non_root(facts: Facts) -> CheckResult:
+    if facts.no_engine and facts.evidence.model is not None:
+        return _static_non_root(facts.evidence.model)
     if (early := _not_built(facts, "non-root")):
         return early
     config = facts.evidence.config
@@ -540,10 +542,39 @@ def check_non_root(facts: Facts) -> CheckResult:
     return CheckResult("non-root", "pass", f"Runs as user {config.user}.")
 
 
+def _static_non_root(model: df.DockerfileModel) -> CheckResult:
+    """non-root from the Dockerfile alone: the last USER along the final stage's chain."""
+    users = [i for stage in model.chain(model.final) for i in stage.instructions
+             if i.keyword == "USER"]
+    if users:
+        user = users[-1].value.strip()
+        if user.split(":", 1)[0] in ("", "root", "0"):
+            return CheckResult("non-root", "fail", f"USER {user} (line {users[-1].line}) is "
+                               "root.", "USER 65534:65534")
+        return CheckResult("non-root", "pass", f"Runs as user {user} (USER, line "
+                           f"{users[-1].line}; read from the Dockerfile).")
+    if model.root_image(model.final) == "scratch":
+        return CheckResult("non-root", "fail", "No USER in the final stage: a scratch image "
+                           "runs as root.", "USER 65534:65534")
+    return CheckResult("non-root", "skip", "Not measured: no USER in the final stage, so the "
+                       f"base image {model.root_image(model.final)} decides, and no engine "
+                       "answers here to inspect it.", "Add an explicit USER 65534:65534.")
+
+
 def check_healthcheck(facts: Facts) -> CheckResult:
+    ev = facts.evidence
+    if facts.no_engine and ev.model is not None:
+        return _static_healthcheck(ev.model)
     if (early := _not_built(facts, "healthcheck")):
         return early
-    ev = facts.evidence
+    declared = df.healthcheck_commands(ev.model) if ev.model is not None else None
+    if not ev.config.healthcheck and declared is not None and declared.arguments != ["NONE"]:
+        # The Dockerfile has one and the image lost it: the engine's image format (Podman's
+        # OCI default) has no field for it. Not the learner's doing: judge the Dockerfile.
+        static = _static_healthcheck(ev.model)
+        static.message += (f" This engine's image has no HEALTHCHECK although line "
+                           f"{declared.line} declares one: its image format drops it.")
+        return static
     if not ev.config.healthcheck or ev.config.healthcheck[0] == "NONE":
         what = "HEALTHCHECK NONE disables it." if ev.config.healthcheck else "No HEALTHCHECK."
         return CheckResult("healthcheck", "fail", what,
@@ -555,6 +586,28 @@ def check_healthcheck(facts: Facts) -> CheckResult:
     return CheckResult("healthcheck", "pass",
                        f"HEALTHCHECK {' '.join(ev.config.healthcheck[1:])} uses the image's own "
                        "binary.")
+
+
+def _static_healthcheck(model: df.DockerfileModel) -> CheckResult:
+    """healthcheck from the Dockerfile alone (no image to inspect, or one that lost it)."""
+    tools = df.healthcheck_tools(model)
+    instruction = tools["instruction"]
+    scratch = model.root_image(model.final) == "scratch"
+    if instruction is None or tools["disabled"]:
+        what = "HEALTHCHECK NONE disables it." if tools["disabled"] else "No HEALTHCHECK."
+        if instruction is None and not scratch:
+            return CheckResult("healthcheck", "skip", "Not measured: no HEALTHCHECK in the "
+                               f"Dockerfile, so the base image {model.root_image(model.final)} "
+                               "decides.", 'HEALTHCHECK CMD ["/server", "-healthcheck"]')
+        return CheckResult("healthcheck", "fail", what,
+                           'HEALTHCHECK CMD ["/server", "-healthcheck"]')
+    if scratch and (tools["uses_shell"] or tools["uses_curl"] or tools["uses_wget"]):
+        mistake = MISTAKES_BY_ID["healthcheck-shell"]
+        needs = "a shell" if tools["uses_shell"] else ("curl" if tools["uses_curl"] else "wget")
+        return CheckResult("healthcheck", "fail", f"HEALTHCHECK (line {instruction.line}) "
+                           f"needs {needs}, which a scratch image does not have.", mistake.fix)
+    return CheckResult("healthcheck", "pass", f"HEALTHCHECK (line {instruction.line}) runs "
+                       f"{tools['program'] or 'a command'} (read from the Dockerfile).")
 
 
 def check_dockerignore(facts: Facts) -> CheckResult:

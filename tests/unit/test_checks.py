@@ -554,9 +554,18 @@ def test_non_root_passes(user):
 
 
 def test_healthcheck_fails_without_one():
-    facts = evidence_facts(config=image_config(healthcheck=None))
+    text = REFERENCE.read_text().replace("HEALTHCHECK", "# HEALTHCHECK").replace(
+        '  CMD ["/server", "-healthcheck"]', '#  CMD ["/server", "-healthcheck"]')
+    facts = evidence_facts(config=image_config(healthcheck=None), model=model(text))
     assert check_healthcheck(facts) == result(
         "healthcheck", "fail", "No HEALTHCHECK.", 'HEALTHCHECK CMD ["/server", "-healthcheck"]')
+
+
+def test_a_healthcheck_the_engine_dropped_is_judged_from_the_dockerfile():
+    """Podman's default OCI image format has no HEALTHCHECK field: never the learner's FAIL."""
+    found = check_healthcheck(evidence_facts(config=image_config(healthcheck=None)))
+    assert found.status == "pass"
+    assert "its image format drops it" in found.message
 
 
 @pytest.mark.parametrize("test, what", [
@@ -900,3 +909,32 @@ def test_a_failed_rebuild_gives_dep_cache_a_hint():
         "fail", "After editing a .go file the `go mod download` step ran again instead of "
                 "coming from the cache."))
     assert evaluate(facts).get("dep-cache").hint != ""
+
+
+# ---------------------------------------------------------------------------------------------
+# non-root and healthcheck without an image: read from the Dockerfile
+# ---------------------------------------------------------------------------------------------
+STATIC_CASES = [
+    ("FROM golang:1.22 AS b\nRUN true\nFROM scratch\nCOPY --from=b /s /s\nUSER 65534:65534\n"
+     'HEALTHCHECK CMD ["/s", "-healthcheck"]\nENTRYPOINT ["/s"]\n', "pass", "pass"),
+    ("FROM golang:1.22 AS b\nRUN true\nFROM scratch\nCOPY --from=b /s /s\n"
+     "HEALTHCHECK CMD curl -f http://localhost:8080/health\nENTRYPOINT [\"/s\"]\n",
+     "fail", "fail"),
+    ("FROM golang:1.22 AS b\nRUN true\nFROM scratch\nCOPY --from=b /s /s\nUSER root\n"
+     'ENTRYPOINT ["/s"]\n', "fail", "fail"),
+    # A base other than scratch decides USER and HEALTHCHECK when the Dockerfile is silent.
+    ("FROM golang:1.22 AS b\nRUN true\nFROM gcr.io/distroless/static-debian12:nonroot\n"
+     'COPY --from=b /s /s\nENTRYPOINT ["/s"]\n', "skip", "skip"),
+]
+
+
+@pytest.mark.parametrize("text, non_root, healthcheck", STATIC_CASES)
+def test_non_root_and_healthcheck_are_measured_from_the_dockerfile_without_an_engine(
+        tmp_path, text, non_root, healthcheck):
+    from helpers.checks import run_static_checks
+
+    (tmp_path / "Dockerfile").write_text(text)
+    report = run_static_checks(tmp_path, "Dockerfile")
+    assert report.get("non-root").status == non_root
+    assert report.get("healthcheck").status == healthcheck
+    assert report.get("size").status == "skip"  # image checks still say why not measured
