@@ -40,7 +40,7 @@ def size_comparison(sizes: Mapping[str, int], title: str = "Image size: single-s
     ax.barh(ypos, values, color=[BAR_COLORS[i % len(BAR_COLORS)] for i in range(len(labels))])
     ax.set_yticks(ypos, labels)
     ax.set_xscale("log")
-    ax.set_xlabel("image size (MB = 10^6 bytes, log scale)")
+    ax.set_xlabel("uncompressed layer bytes (MB = 10^6 bytes, log scale)")
     ax.set_title(title)
     limit = SIZE_LIMIT_BYTES / MB
     ax.axvline(limit, color=LIMIT_COLOR, linestyle="--", linewidth=1.5)
