@@ -43,6 +43,7 @@ class DemoImage:
     ca_roots: int | None
     build_s: float
     error: str = ""
+    engine_size_bytes: int | None = None  # what `docker images` shows on this engine
 
 
 def default_targets() -> list[DemoTarget]:
@@ -78,7 +79,7 @@ def run_demo(client: docker.DockerClient, targets: list[DemoTarget] | None = Non
         except RunError as exc:
             healthy, roots, error = False, None, exc.message
         results[target.tag] = DemoImage(summary.size_bytes, summary.layers, healthy, roots,
-                                        built.duration_s, error)
+                                        built.duration_s, error, summary.engine_size_bytes)
     return results
 
 
@@ -89,9 +90,13 @@ def reduction_factor(results: dict[str, DemoImage]) -> float | None:
 
 
 def results_table(results: dict[str, DemoImage]) -> pd.DataFrame:
-    """The demo table: image, size (MB), layers, health, CA roots, reduction factor."""
+    """The demo table: image, size (MB), the engine's own figure, layers, health, CA roots,
+    reduction factor. ``size (MB)`` is the layers' uncompressed bytes, the same on every
+    engine; ``docker images (MB)`` is what this engine reports (more on a containerd store)."""
     first = next(iter(results.values())).size_bytes if results else 0
     rows = [{"image": tag, "size (MB)": round(image.size_bytes / MB, 2),
+             "docker images (MB)": (round(image.engine_size_bytes / MB, 2)
+                                    if image.engine_size_bytes is not None else "-"),
              "layers": image.layers, "/health": "200 OK" if image.healthy else "FAILED",
              "CA roots": image.ca_roots if image.ca_roots is not None else "-",
              "reduction": f"{first / image.size_bytes:.0f}x" if image.size_bytes else "-"}
@@ -102,7 +107,8 @@ def results_table(results: dict[str, DemoImage]) -> pd.DataFrame:
 def results_json(results: dict[str, DemoImage]) -> dict:
     """The figures as JSON: ``{"images": {tag: {...}}, "reduction_factor": float}``."""
     images = {tag: {key: value for key, value in asdict(image).items()
-                    if key in ("size_bytes", "layers", "healthy", "ca_roots")}
+                    if key in ("size_bytes", "engine_size_bytes", "layers", "healthy",
+                               "ca_roots")}
               for tag, image in results.items()}
     factor = reduction_factor(results)
     return {"images": images,
