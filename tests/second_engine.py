@@ -17,6 +17,11 @@ shares nothing with it:
 No registry is reachable on our machines, so :func:`copy_image` streams an image
 (``golang:1.22``, or its offline stand-in) from the main engine into the second one.
 
+The life cycle (temp folder, start and wait for an answer, stop, unmount, delete the bridge,
+kill stray children) is written once here: ``tests/side_engines.py`` subclasses it for the
+side engines of the engine matrix (Docker 26 with the containerd image store, Podman),
+overriding only the command, its environment and what goes into the temp folder.
+
 Usage::
 
     with SecondEngine() as engine2:        # started, answering
@@ -47,6 +52,9 @@ READY_TIMEOUT = 30.0
 STOP_TIMEOUT = 30.0
 #: Where the bridge subnet is chosen (a /24 inside it that no route or address overlaps).
 SUBNET_POOL = ipaddress.ip_network("10.213.0.0/16")
+#: Subnets handed to engines of this process that are still open: an engine whose bridge
+#: only appears with its first container (Podman) has no address yet for others to avoid.
+_HELD_SUBNETS: set[ipaddress.IPv4Network] = set()
 
 
 class SecondEngineError(RuntimeError):
@@ -55,6 +63,9 @@ class SecondEngineError(RuntimeError):
 
 class SecondEngine:
     """A second ``dockerd`` on its own socket, data root, exec root and bridge.
+
+    Subclasses (``tests/side_engines.py``) change the class attributes and the hooks
+    :meth:`_prepare`, :meth:`_command` and :meth:`_environment`.
 
     Args:
         start_timeout: Seconds :meth:`start` waits for the engine to answer.
@@ -67,10 +78,21 @@ class SecondEngine:
         subnet: The bridge's IPv4 network.
     """
 
+    #: Short name of the engine (in messages and test ids).
+    name = "docker20-second"
+    #: Start of the temp folder's name under /tmp (the leftover checks look for it).
+    root_prefix = "kit-engine2-"
+    #: Start of the bridge's name (Linux allows 15 characters; 4 random hex digits follow).
+    bridge_prefix = "kit-br2-"
+    #: The API socket's file name in the temp folder.
+    socket_name = "docker.sock"
+    #: The daemon's name in messages.
+    program = "dockerd"
+
     def __init__(self, start_timeout: float = READY_TIMEOUT, dockerd: str | None = None) -> None:
         self.start_timeout = start_timeout
         self.root: Path | None = None
-        self.bridge = f"kit-br2-{uuid.uuid4().hex[:4]}"  # <= 15 chars, unique per run
+        self.bridge = f"{self.bridge_prefix}{uuid.uuid4().hex[:4]}"  # unique per run
         self.subnet: ipaddress.IPv4Network | None = None
         self._process: subprocess.Popen | None = None
         self._dockerd = dockerd or shutil.which("dockerd") or "/usr/sbin/dockerd"
@@ -78,7 +100,7 @@ class SecondEngine:
     # -- paths --------------------------------------------------------------------------------
     @property
     def socket(self) -> Path:
-        return self._path("docker.sock")
+        return self._path(self.socket_name)
 
     @property
     def host(self) -> str:
@@ -95,7 +117,7 @@ class SecondEngine:
 
     @property
     def log_path(self) -> Path:
-        return self._path("dockerd.log")
+        return self._path(f"{self.program}.log")
 
     def _path(self, name: str) -> Path:
         if self.root is None:
@@ -104,27 +126,18 @@ class SecondEngine:
 
     @property
     def running(self) -> bool:
-        """True while our dockerd process is alive."""
+        """True while our daemon process is alive."""
         return self._process is not None and self._process.poll() is None
 
     # -- life cycle ---------------------------------------------------------------------------
     def setup(self) -> "SecondEngine":
         """Create the temp folder and the bridge, then start the engine (undone by close())."""
-        if os.geteuid() != 0:
-            raise SecondEngineError("A second dockerd needs root (it mounts overlays and "
-                                    "creates a bridge); run the classroom tests as root.")
-        if not Path(self._dockerd).is_file():
-            raise SecondEngineError("No dockerd binary on this machine: `make setup` installs "
-                                    "Debian's docker.io, which provides it.")
+        self._preflight()
         # Short path: the managed containerd's socket lives under the exec root, and unix
         # socket paths are limited to 108 bytes.
-        self.root = Path(tempfile.mkdtemp(prefix="kit-engine2-", dir="/tmp"))
-        # Not /etc/docker/daemon.json. Its own identity key: 20.10 derives the engine ID
-        # from /etc/docker/key.json otherwise, the main engine's (a config-file-only key).
-        config = {"deprecated-key-path": str(self.root / "key.json")}
-        (self.root / "daemon.json").write_text(json.dumps(config, indent=2) + "\n")
+        self.root = Path(tempfile.mkdtemp(prefix=self.root_prefix, dir="/tmp"))
         try:
-            self._create_bridge()
+            self._prepare()
             self.start()
         except BaseException:
             self.close()
@@ -132,37 +145,28 @@ class SecondEngine:
         return self
 
     def start(self) -> None:
-        """Start dockerd on the same data root; return once it answers (or raise)."""
+        """Start the daemon on the same data root; return once it answers (or raise)."""
         if self.running:
             return
-        command = [
-            self._dockerd,
-            "--host", self.host,
-            "--data-root", str(self.data_root),
-            "--exec-root", str(self.exec_root),
-            "--pidfile", str(self._path("docker.pid")),
-            "--config-file", str(self._path("daemon.json")),
-            "--bridge", self.bridge,
-            "--iptables=false",
-            "--ip-forward=false",
-        ]
         log = open(self.log_path, "ab")
         try:
             # Own session: a Ctrl-C aimed at pytest does not kill the engine mid-teardown.
-            self._process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
-                                             stdin=subprocess.DEVNULL, start_new_session=True)
+            self._process = subprocess.Popen(self._command(), stdout=log,
+                                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                             start_new_session=True, env=self._environment())
         finally:
             log.close()
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                raise SecondEngineError(f"dockerd exited with code {self._process.returncode} "
-                                        f"while starting:\n{self.log_tail()}")
+                raise SecondEngineError(f"{self.program} exited with code "
+                                        f"{self._process.returncode} while starting:\n"
+                                        f"{self.log_tail()}")
             if self.answers():
                 return
             time.sleep(0.2)
         self.stop()
-        raise SecondEngineError(f"dockerd did not answer at {self.host} within "
+        raise SecondEngineError(f"{self.program} did not answer at {self.host} within "
                                 f"{self.start_timeout:.0f} s:\n{self.log_tail()}")
 
     def stop(self, timeout: float = STOP_TIMEOUT) -> None:
@@ -182,13 +186,16 @@ class SecondEngine:
         self._kill_managed_containerd()
 
     def close(self) -> None:
-        """Stop the engine, unmount what it left mounted, delete its bridge and folder."""
+        """Stop the engine, kill what it left running, unmount what it left mounted, delete
+        its bridge and folder."""
         try:
             self.stop()
         finally:
             if self.root is not None:
+                self._kill_leftover_processes()
                 self._unmount_leftovers()
             subprocess.run(["ip", "link", "del", self.bridge], capture_output=True)
+            _HELD_SUBNETS.discard(self.subnet)
             if self.root is not None:
                 shutil.rmtree(self.root, ignore_errors=True)
                 self.root = None
@@ -218,16 +225,54 @@ class SecondEngine:
         return docker.DockerClient(base_url=self.host, timeout=timeout)
 
     def log_tail(self, lines: int = 25) -> str:
-        """The last lines of dockerd's log (for error messages)."""
+        """The last lines of the daemon's log (for error messages)."""
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except (OSError, SecondEngineError):
             return "(no log)"
 
+    # -- hooks for subclasses -----------------------------------------------------------------
+    def _preflight(self) -> None:
+        """Raise SecondEngineError unless this engine can start here (root, binary)."""
+        if os.geteuid() != 0:
+            raise SecondEngineError("A second dockerd needs root (it mounts overlays and "
+                                    "creates a bridge); run the classroom tests as root.")
+        if not Path(self._dockerd).is_file():
+            raise SecondEngineError("No dockerd binary on this machine: `make setup` installs "
+                                    "Debian's docker.io, which provides it.")
+
+    def _prepare(self) -> None:
+        """Fill the new temp folder (config files) and create the bridge, before the start."""
+        # Not /etc/docker/daemon.json. Its own identity key: 20.10 derives the engine ID
+        # from /etc/docker/key.json otherwise, the main engine's (a config-file-only key).
+        self._write_daemon_json({"deprecated-key-path": str(self.root / "key.json")})
+        self._create_bridge()
+
+    def _command(self) -> list[str]:
+        """The daemon's command line (every path inside the temp folder)."""
+        return [
+            self._dockerd,
+            "--host", self.host,
+            "--data-root", str(self.data_root),
+            "--exec-root", str(self.exec_root),
+            "--pidfile", str(self._path("docker.pid")),
+            "--config-file", str(self._path("daemon.json")),
+            "--bridge", self.bridge,
+            "--iptables=false",
+            "--ip-forward=false",
+        ]
+
+    def _environment(self) -> dict[str, str] | None:
+        """The daemon's environment (None: this process's own)."""
+        return None
+
     # -- private ------------------------------------------------------------------------------
+    def _write_daemon_json(self, config: dict) -> None:
+        (self.root / "daemon.json").write_text(json.dumps(config, indent=2) + "\n")
+
     def _create_bridge(self) -> None:
         """A Linux bridge with the first free /24 of SUBNET_POOL, .1 as its address."""
-        self.subnet = _free_subnet()
+        self.subnet = self._reserve_subnet()
         gateway = next(self.subnet.hosts())
         for command in (["ip", "link", "add", self.bridge, "type", "bridge"],
                         ["ip", "addr", "add", f"{gateway}/{self.subnet.prefixlen}",
@@ -236,6 +281,35 @@ class SecondEngine:
             done = subprocess.run(command, capture_output=True, text=True)
             if done.returncode != 0:
                 raise SecondEngineError(f"`{' '.join(command)}` failed: {done.stderr.strip()}")
+
+    def _reserve_subnet(self) -> ipaddress.IPv4Network:
+        """A free /24 of SUBNET_POOL, held for this engine until close()."""
+        subnet = _free_subnet()
+        _HELD_SUBNETS.add(subnet)
+        return subnet
+
+    def _kill_leftover_processes(self) -> None:
+        """Kill every process of our temp folder: a containerd, shims, conmon, and containers
+        whose root file system is in it (what a daemon that died or was killed leaves)."""
+        # Remembered across the rounds: once a shim is gone, its container's process is
+        # reparented to init and no longer looks like ours (a container's pid 1 ignores
+        # SIGTERM, so it only goes in the second round).
+        pids: set[int] = set()
+        for sig, grace in ((signal.SIGTERM, 3.0), (signal.SIGKILL, 5.0)):
+            pids = {pid for pid in pids | set(processes_using(self.root))
+                    if Path(f"/proc/{pid}").exists() and not _is_zombie(pid)}
+            for pid in pids:
+                try:
+                    os.kill(pid, sig)
+                except ProcessLookupError:
+                    pass
+            deadline = time.monotonic() + grace
+            while pids and time.monotonic() < deadline:
+                time.sleep(0.1)
+                pids = {pid for pid in pids if Path(f"/proc/{pid}").exists()
+                        and not _is_zombie(pid)}
+            if not pids:
+                return
 
     def _kill_managed_containerd(self) -> None:
         """Kill the containerd our dockerd started, if dockerd died without stopping it."""
@@ -265,9 +339,55 @@ class SecondEngine:
                 subprocess.run(["umount", "-l", point], capture_output=True)
 
 
+def processes_mentioning(text: str) -> list[int]:
+    """Ids of the processes (but this one) whose command line contains ``text``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(
+                errors="replace")
+        except OSError:  # gone meanwhile, or a kernel thread
+            continue
+        if text in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+def processes_using(folder: Path) -> list[int]:
+    """Ids of the processes whose command line names ``folder``, and of all their
+    descendants: a shim's or conmon's children are the containers' processes, whose
+    command lines name nothing of ours."""
+    found = set(processes_mentioning(f"{folder}/"))
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:  # field 4 of stat, after the parenthesised command name
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    todo = list(found)
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found and child != os.getpid():
+                found.add(child)
+                todo.append(child)
+    return sorted(found)
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
+
+
 def _free_subnet() -> ipaddress.IPv4Network:
-    """The first /24 of SUBNET_POOL that overlaps no address or route on this host."""
-    used = []
+    """The first /24 of SUBNET_POOL that overlaps no address or route on this host, nor a
+    subnet another engine of this process holds."""
+    used = list(_HELD_SUBNETS)
     for command in (["ip", "-j", "-4", "addr"], ["ip", "-j", "-4", "route"]):
         done = subprocess.run(command, capture_output=True, text=True)
         for entry in json.loads(done.stdout or "[]"):
