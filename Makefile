@@ -7,7 +7,7 @@ VENV    ?= .venv
 PYTHON  := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 
-.PHONY: setup engine browser base-images demo test test-unit bench lab reset clean
+.PHONY: setup engine engines browser base-images demo test test-unit bench lab reset clean
 
 # QUIET drops pip's notices about unused local package indexes on our machines; pipefail
 # keeps pip's own exit status.
@@ -25,6 +25,11 @@ engine:
 browser:
 	scripts/ensure-browser.sh
 
+# The side engines the integration tests also run on (Docker 26 with the containerd image
+# store, Podman 4.3): installed here, started and stopped by the tests themselves.
+engines:
+	scripts/side-engines.sh install
+
 base-images: engine $(STAMP)
 	PYTHON=$(PYTHON) scripts/base-images.sh ensure
 
@@ -33,15 +38,16 @@ setup: $(STAMP) engine base-images
 demo: setup
 	$(PYTHON) -m helpers demo
 
-test: setup browser
+test: setup browser engines
 	$(PYTHON) -m pytest
 
 test-unit: $(STAMP)
 	$(PYTHON) -m pytest tests/unit
 
 # Benchmarks print tables and write JSON under out/; they are not part of `make test`.
-bench: setup
-	$(PYTHON) benchmarks/bench_breakdown.py --json out/bench-breakdown.json
+bench: setup engines
+	$(PYTHON) benchmarks/bench_breakdown.py --engines current,docker26-containerd,podman \
+	    --json out/bench-breakdown.json
 	$(PYTHON) benchmarks/bench_notebooks.py --json out/bench-notebooks.json
 	$(PYTHON) benchmarks/bench_cache.py --json out/bench-cache.json
 
