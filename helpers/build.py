@@ -145,7 +145,8 @@ def hint_for_build_error(message: str, instruction: str = "") -> str:
     text = message.lower()
     if "cannot connect to the docker daemon" in text or "error during connect" in text:
         return ("The Docker engine stopped answering during the build: start it again "
-                "(on our machines: `make engine`), then rerun the build.")
+                "(Docker Desktop, `sudo systemctl start docker`, or `make engine`), then "
+                "rerun the build.")
     if "file not found in build context" in text or "no such file or directory" in text:
         return ("A COPY/ADD source does not exist in the build context (or .dockerignore "
                 "excludes it). Paths are relative to the context folder, not the Dockerfile.")

@@ -387,8 +387,9 @@ def engine_lost(cause: BaseException) -> EngineUnavailable:
         what = "stopped answering"
     return EngineUnavailable(
         f"The Docker engine at {where} {what} ({root_reason(cause)[:120]}).",
-        "Start it again (on our machines: `make engine`), then rerun this cell: the kit "
-        "reconnects by itself, no kernel restart needed.")
+        "Start it again (Docker Desktop, `sudo systemctl start docker`, or `make engine` in "
+        "the kit's folder), then rerun this cell: the kit reconnects by itself, no kernel "
+        "restart needed.")
 
 
 def root_reason(error: BaseException) -> str:
