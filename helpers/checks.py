@@ -284,6 +284,9 @@ def rebuild_after_edit(client: docker.DockerClient, context: Path, dockerfile: P
                 client.images.remove(probe_tag)  # and its private parents
             except docker.errors.APIError:
                 pass
+    if not rebuilt.steps:  # an engine whose build log the kit cannot read: never a FAIL
+        return "skip", ("Not measured: this engine's build output names no steps, so the kit "
+                        "cannot tell which came from the cache.")
     downloads = [s for s in rebuilt.steps if "go mod download" in s.instruction]
     if not downloads:
         return "fail", "There is no `go mod download` step to reuse."
@@ -477,7 +480,7 @@ def check_dep_cache(facts: Facts) -> CheckResult:
     if facts.dep_cache is None:
         return CheckResult("dep-cache", "skip", "Order is right; the rebuild was not run.")
     status, message = facts.dep_cache
-    hint = "" if status == "pass" else ("COPY go.mod go.sum ./ and RUN go mod download "
+    hint = "" if status != "fail" else ("COPY go.mod go.sum ./ and RUN go mod download "
                                         "before COPY . . so a code edit leaves them cached.")
     return CheckResult("dep-cache", status, message, hint)
 
