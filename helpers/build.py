@@ -25,8 +25,9 @@ from .engine import ENGINE_LOST_ERRORS, engine_lost
 from .errors import BuildError, KitError
 
 #: A step starts: Docker's classic builder writes ``Step 3/9 : COPY . .``, Podman's (buildah)
-#: ``STEP 3/9: COPY . .``.
-STEP_RE = re.compile(r"^(?:Step|STEP) (\d+)/(\d+) ?: (.*)$")
+#: ``STEP 3/9: COPY . .``, prefixed ``[1/2] `` (stage 1 of 2, steps counted per stage) in a
+#: multi-stage build.
+STEP_RE = re.compile(r"^(?:\[(\d+)/\d+\] )?(?:Step|STEP) (\d+)/(\d+) ?: (.*)$")
 #: The step came from the cache: `` ---> Using cache`` (Docker), ``--> Using cache <id>``
 #: (buildah).
 CACHE_RE = re.compile(r"^\s*-{2,3}> Using cache\b")
@@ -97,6 +98,7 @@ class _StepTracker:
         self.total = 0
         self.image_id = ""
         self._step_started = self.start
+        self._stage_offset = 0  # steps of the earlier stages (buildah's per-stage numbers)
 
     def elapsed(self) -> float:
         return self.clock() - self.start
@@ -108,12 +110,19 @@ class _StepTracker:
         match = STEP_RE.match(line)
         if match:
             self.finish_step()
-            number, self.total = int(match[1]), int(match[2])
+            stage, index, total, instruction = match.groups()
+            if stage is None:
+                number, self.total = int(index), int(total)
+            else:  # buildah counts per stage: number the steps across the whole build
+                if int(index) == 1:
+                    self._stage_offset = self.total
+                number = self._stage_offset + int(index)
+                self.total = max(self.total, self._stage_offset + int(total))
             self._step_started = self.clock()
-            self.steps.append(StepResult(number, match[3],
+            self.steps.append(StepResult(number, instruction, stage=stage or "",
                                          started_s=self._step_started - self.start))
             self.on_event(BuildEvent("step", self.elapsed(), step=number, total=self.total,
-                                     instruction=match[3]))
+                                     instruction=instruction))
         elif CACHE_RE.match(line) and self.steps:
             self.steps[-1].cached = True
         elif line.startswith("Successfully built "):

@@ -164,3 +164,22 @@ def test_nothing_to_drop_on_a_first_build():
     client.images = Images()
     drop_superseded(client, None, "sha256:new")
     assert client.images.removed == []
+
+
+def test_podman_buildah_log_of_a_rebuild_after_a_source_edit():
+    """Recorded from Podman 4.3's compat API: per-stage ``[1/2] STEP n/m:`` lines."""
+    from pathlib import Path
+
+    from helpers.build import _StepTracker
+
+    tracker = _StepTracker(None, itertools.count().__next__)
+    log = Path(__file__).parents[1] / "fixtures" / "progress" / "podman-rebuild.txt"
+    for line in log.read_text().splitlines():
+        tracker.feed(line)
+    tracker.finish_step()
+    steps = {step.instruction.split()[0] + " " + step.instruction.split()[1]: step
+             for step in tracker.steps}
+    assert [s.number for s in tracker.steps] == list(range(1, 17)) and tracker.total == 16
+    assert steps["RUN go"].cached and steps["COPY go.mod"].cached  # the download reused
+    assert not steps["COPY ."].cached                              # the edit re-ran
+    assert [s.stage for s in tracker.steps[:2]] == ["1", "1"] and tracker.steps[-1].stage == "2"
