@@ -35,7 +35,7 @@ from .config import MB, SIZE_LIMIT_BYTES, image_tag
 from .diagnose import MISTAKES_BY_ID, Diagnosis, Evidence, diagnose
 from .engine import ENGINE_LOST_ERRORS, engine_lost
 from .errors import BuildError, EngineUnavailable, Interrupted, KitError, RunError
-from .layers import engine_size_note, file_breakdown, image_store
+from .layers import engine_size_note, file_breakdown, image_store, listed_size
 from .run import check_health
 
 REQUIRED = ("size", "only-binary", "ca-certs", "runs", "multi-stage", "dep-cache",
@@ -192,7 +192,8 @@ def gather(client: docker.DockerClient, context: Path, dockerfile: Path, tag: st
     breakdown = _measure(facts, "breakdown", file_breakdown, client, tag)
     store = _measure(facts, "engine", image_store, client) or ""
     if ev.config is not None:
-        facts.engine_size_bytes = ev.config.size_bytes
+        facts.engine_size_bytes = _measure(facts, "engine", listed_size, client,
+                                           client.images.get(tag))
         facts.engine_size_note = engine_size_note(store)
     if breakdown is not None:
         facts.size_bytes = breakdown.total_bytes

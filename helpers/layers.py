@@ -100,8 +100,21 @@ def summarize(client: docker.DockerClient, tag: str) -> ImageSummary:
     layers = image.attrs.get("RootFS", {}).get("Layers") or []
     breakdown = file_breakdown(client, tag)
     return ImageSummary(tag, image.id, breakdown.total_bytes, len(layers),
-                        engine_size_bytes=int(image.attrs.get("Size") or 0),
+                        engine_size_bytes=listed_size(client, image),
                         engine_size_note=engine_size_note(image_store(client)))
+
+
+def listed_size(client: docker.DockerClient, image) -> int:
+    """The size ``docker images`` shows for ``image`` (the image list's ``Size``).
+
+    Not always the inspect ``Size``: on the containerd image store the list counts the
+    compressed content *and* the unpacked snapshot (7.35 MB for the reference image) where
+    ``docker image inspect`` counts the compressed content only (2.26 MB).
+    """
+    for entry in client.api.images():
+        if entry.get("Id") == image.id:
+            return int(entry.get("Size") or 0)
+    return int(image.attrs.get("Size") or 0)
 
 
 def image_store(client: docker.DockerClient) -> str:
@@ -119,7 +132,7 @@ def engine_size_note(store: str) -> str:
     """What the engine's image ``Size`` (``docker images``) counts on ``store``, in a phrase."""
     if store == "containerd":
         return ("the containerd image store counts the compressed layers it keeps plus "
-                "their unpacked snapshot")
+                "their unpacked snapshot; `docker image inspect` shows the compressed part")
     if store == "podman":
         return "Podman counts the layers as its storage records them"
     if store.startswith("graphdriver:"):

@@ -86,6 +86,11 @@ class SaveAPI:
         self.archive, self.chunk, self.error = archive, chunk, error
         self.calls = []
 
+    listing: list[dict] = []  # what `GET /images/json` answers (docker images)
+
+    def images(self):
+        return self.listing
+
     def get_image(self, image, chunk_size=None):
         self.calls.append((image, chunk_size))
         if self.error:
