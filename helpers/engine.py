@@ -398,20 +398,9 @@ def root_reason(error: BaseException) -> str:
     ``ConnectionError(ProtocolError('Connection aborted.', FileNotFoundError(2, ...)))``
     becomes ``No such file or directory``; without one, the error's first line.
     """
-    seen: set[int] = set()
-    pending = [error]
-    while pending:
-        current = pending.pop(0)
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
+    for current in _chain(error):
         if isinstance(current, OSError) and current.strerror:
             return current.strerror
-        pending.extend(arg for arg in current.args if isinstance(arg, BaseException))
-        for linked in (current.__cause__, current.__context__,
-                       getattr(current, "reason", None)):
-            if isinstance(linked, BaseException):
-                pending.append(linked)
     text = str(error)
     return text.splitlines()[0] if text else type(error).__name__
 
