@@ -1,0 +1,158 @@
+"""The same verdicts on every engine: Docker 20.10, Docker 26 + containerd store, Podman 4.3.
+
+On each engine, through ``DOCKER_HOST`` as a learner's notebook reaches it: the reference
+solution passes every required check; the starter fails as on 20.10; every Dockerfile under
+``tests/fixtures/dockerfiles`` fails exactly the checks ``tests/integration/test_checks.py``
+asserts on 20.10; both images of the brief have the same files and bytes as on 20.10; the
+cross-compiling idiom (``FROM --platform=$BUILDPLATFORM``, ``GOARCH=$TARGETARCH``) passes
+wherever BuildKit builds. Each engine's figures are written to ``out/engine-matrix.json``,
+and the README's table of tested engines must agree with them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from helpers import engine
+from helpers.build import build_image, choose_backend, engine_kind
+from helpers.checks import run_checks
+from helpers.config import EXERCISE_DIR, REPO_ROOT, SOLUTIONS_DIR, image_tag
+from helpers.layers import file_breakdown, image_store
+from helpers.reset import reset
+from tests.engine_matrix import MAIN_ENGINE_ID
+from tests.integration.test_checks import FIXTURES, MISTAKES, SOLUTIONS
+from tests.integration.test_checks import context  # noqa: F401 - a copy of the exercise
+
+#: Figures per engine, for out/engine-matrix.json and the README table.
+MATRIX: dict[str, dict] = {}
+MATRIX_JSON = REPO_ROOT / "out" / "engine-matrix.json"
+#: Fixtures whose verdict depends on the real rebuild; the others skip it (time).
+REBUILD_MATTERS = {"copy-before-download", "go-sum-missing"}
+#: Fixtures tests/integration/test_checks.py runs in a modified context, not here.
+ELSEWHERE = {"no-dockerignore", "latest-base"}
+#: The file lists of the brief's images on the main engine (the reference for the others).
+BASELINE: dict[str, list] = {}
+
+
+def summary(report) -> str:
+    return "\n".join(f"{r.id}: {r.status}: {r.message}" for r in report.results)
+
+
+@pytest.fixture
+def client(engine_target):
+    docker_client = engine.connect()
+    yield docker_client
+    docker_client.close()
+
+
+@pytest.fixture(scope="package", autouse=True)
+def clean_each_engine(engine_backend):
+    """What the kit made in this namespace on this engine goes once its tests are done."""
+    yield
+    reset(engine_backend.client, all_namespaces=False)
+
+
+def record(engine_id: str, **figures) -> None:
+    MATRIX.setdefault(engine_id, {}).update(figures)
+    MATRIX_JSON.parent.mkdir(exist_ok=True)
+    MATRIX_JSON.write_text(json.dumps(MATRIX, indent=2, sort_keys=True) + "\n")
+
+
+def test_engine_identity(engine_target, client):
+    version = client.version()
+    kind = engine_kind(client)
+    backend, _ = choose_backend("auto", SOLUTIONS_DIR / "Dockerfile.multistage", kind)
+    record(engine_target.name, version=version.get("Version"), store=image_store(client),
+           backend=backend)
+    assert (engine_target.name == "podman") == kind.podman
+
+
+def test_reference_passes_every_required_check(engine_target, client, context):
+    report = run_checks(client, context, SOLUTIONS_DIR / "Dockerfile.multistage",
+                        tag=image_tag("matrix-reference"))
+    assert [r.id for r in report.results if r.required and r.status != "pass"] == [], \
+        summary(report)
+    size = report.get("size").message
+    record(engine_target.name, reference_size=re.search(r"holds ([\d.]+ MB)", size)[1],
+           engine_figure=(re.search(r"shows ([\d.]+ MB)", size) or [None, "same"])[1])
+
+
+def test_starter_fails_as_on_docker_20(engine_target, client, context):
+    report = run_checks(client, context, context / "Dockerfile.multistage",
+                        tag=image_tag("matrix-starter"))
+    assert {"size", "only-binary", "multi-stage", "dep-cache", "static-binary",
+            "base-images"} <= set(report.failing()), summary(report)
+    assert "toolchain-runtime" in {d.id for d in report.diagnoses}
+
+
+@pytest.mark.parametrize("mistake", [m for m in MISTAKES if m not in ELSEWHERE])
+def test_each_mistake_fails_exactly_its_checks(engine_target, client, context, mistake):
+    if engine_target.name == MAIN_ENGINE_ID:
+        pytest.skip("asserted on this engine by tests/integration/test_checks.py")
+    expected, diagnosis = MISTAKES[mistake]
+    rebuild = mistake in REBUILD_MATTERS
+    report = run_checks(client, context, FIXTURES / f"mistake-{mistake}.Dockerfile",
+                        tag=image_tag(f"matrix-{mistake}"), dep_cache_rebuild=rebuild)
+    failing = set(report.failing())
+    assert failing == expected, summary(report)
+    assert diagnosis in {d.id for d in report.diagnoses}, summary(report)
+    # Never a verdict the engine could not measure: skips only where the rebuild was off.
+    skipped = {r.id for r in report.results if r.status == "skip"} - {"dep-cache"}
+    assert skipped <= {"lint"}, summary(report)
+
+
+@pytest.mark.parametrize("name", SOLUTIONS + ["solution-cross-platform"])
+def test_other_correct_solutions_pass(engine_target, client, context, name):
+    if engine_target.name == MAIN_ENGINE_ID and name != "solution-cross-platform":
+        pytest.skip("asserted on this engine by tests/integration/test_checks.py")
+    report = run_checks(client, context, FIXTURES / f"{name}.Dockerfile",
+                        tag=image_tag(f"matrix-{name}"), dep_cache_rebuild=False)
+    failing = [r.id for r in report.results
+               if r.required and r.status not in ("pass",) and r.id != "dep-cache"]
+    assert failing == [], summary(report)
+    assert report.get("dep-cache").status in ("pass", "skip")
+
+
+@pytest.mark.parametrize("which", ["original", "reference"])
+def test_breakdown_has_the_same_files_and_bytes_as_on_docker_20(engine_target, client, which):
+    dockerfile = (EXERCISE_DIR / "Dockerfile" if which == "original"
+                  else SOLUTIONS_DIR / "Dockerfile.multistage")
+    tag = image_tag(f"matrix-{which}")
+    build_image(client, EXERCISE_DIR, tag, dockerfile, backend="auto")
+    breakdown = file_breakdown(client, tag)
+    # What a build compiles may differ between builds (the binary's build id, the Go build
+    # cache's entries): every other file must have the same path and bytes.
+    files = sorted(zip(breakdown.files["path"], breakdown.files["size_bytes"]))
+    comparable = [(path, size) for path, size in files
+                  if not path.startswith("/root/.cache/") and not path.endswith("/server")]
+    record(engine_target.name, **{f"{which}_bytes": breakdown.total_bytes,
+                                  f"{which}_files": len(files),
+                                  "export_layout": breakdown.layout,
+                                  "layer_compression": sorted(breakdown.compression)})
+    key = which
+    if engine_target.name == MAIN_ENGINE_ID:
+        BASELINE[key] = comparable
+        return
+    if key not in BASELINE:
+        pytest.skip("the docker20 figures were not measured in this session")
+    assert comparable == BASELINE[key]
+
+
+def test_readme_engine_table_agrees_with_the_measurements(engine_target):
+    """The README's table of tested engines names each engine's store and build backend."""
+    figures = MATRIX.get(engine_target.name)
+    if not figures or "store" not in figures:
+        pytest.skip("this engine's identity was not measured in this session")
+    readme = (REPO_ROOT / "README.md").read_text()
+    rows = [line for line in readme.splitlines()
+            if line.startswith("|") and f"`{engine_target.name}`" in line]
+    assert len(rows) == 1, f"README needs one table row for `{engine_target.name}`"
+    row = rows[0]
+    major = figures["version"].split(".")[0]
+    assert f" {major}." in row or f" {major} " in row, (row, figures["version"])
+    store = figures["store"].replace("graphdriver:", "")
+    assert store in row, (row, store)
+    assert figures["backend"] in row.lower(), (row, figures["backend"])
