@@ -143,6 +143,24 @@ class Facts:
     lint: list[dict] | None = None
     no_engine: str = ""  # why nothing dynamic could be measured (engine-less mode)
     unmeasured: dict[str, str] = field(default_factory=dict)
+    healthcheck_dropped: int | None = None  # line of a HEALTHCHECK the image lost
+
+
+def restore_healthcheck(config: image_facts.ImageConfig, model: df.DockerfileModel
+                        ) -> int | None:
+    """Put back a HEALTHCHECK the Dockerfile declares but the image lost; return its line.
+
+    Podman builds OCI images by default, whose config has no HEALTHCHECK field, so the
+    engine drops it: the learner's HEALTHCHECK is then judged (and diagnosed) as written.
+    """
+    declared = df.healthcheck_commands(model)
+    if config.healthcheck or declared is None or declared.arguments == ["NONE"]:
+        return None
+    if declared.exec_form:
+        config.healthcheck = ["CMD", *declared.arguments]
+    else:
+        config.healthcheck = ["CMD-SHELL", " ".join(declared.arguments)]
+    return declared.line
 
 
 def _measure(facts: Facts, fact: str, function: Callable, *args, **kwargs):
@@ -189,6 +207,8 @@ def gather(client: docker.DockerClient, context: Path, dockerfile: Path, tag: st
         return facts
     ev.engine_arch = _measure(facts, "engine", _engine_arch, client)
     ev.config = _measure(facts, "config", image_facts.image_config, client, tag)
+    if ev.config is not None and ev.model is not None:
+        facts.healthcheck_dropped = restore_healthcheck(ev.config, ev.model)
     breakdown = _measure(facts, "breakdown", file_breakdown, client, tag)
     store = _measure(facts, "engine", image_store, client) or ""
     if ev.config is not None:
@@ -571,14 +591,15 @@ def check_healthcheck(facts: Facts) -> CheckResult:
         return _static_healthcheck(ev.model)
     if (early := _not_built(facts, "healthcheck")):
         return early
-    declared = df.healthcheck_commands(ev.model) if ev.model is not None else None
-    if not ev.config.healthcheck and declared is not None and declared.arguments != ["NONE"]:
-        # The Dockerfile has one and the image lost it: the engine's image format (Podman's
-        # OCI default) has no field for it. Not the learner's doing: judge the Dockerfile.
-        static = _static_healthcheck(ev.model)
-        static.message += (f" This engine's image has no HEALTHCHECK although line "
-                           f"{declared.line} declares one: its image format drops it.")
-        return static
+    result = _image_healthcheck(facts)
+    if facts.healthcheck_dropped is not None:
+        result.message += (f" (Read from line {facts.healthcheck_dropped} of the Dockerfile: "
+                           "this engine's image format dropped the HEALTHCHECK.)")
+    return result
+
+
+def _image_healthcheck(facts: Facts) -> CheckResult:
+    ev = facts.evidence
     if not ev.config.healthcheck or ev.config.healthcheck[0] == "NONE":
         what = "HEALTHCHECK NONE disables it." if ev.config.healthcheck else "No HEALTHCHECK."
         return CheckResult("healthcheck", "fail", what,

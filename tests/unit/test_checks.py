@@ -564,11 +564,30 @@ def test_healthcheck_fails_without_one():
         "healthcheck", "fail", "No HEALTHCHECK.", 'HEALTHCHECK CMD ["/server", "-healthcheck"]')
 
 
-def test_a_healthcheck_the_engine_dropped_is_judged_from_the_dockerfile():
-    """Podman's default OCI image format has no HEALTHCHECK field: never the learner's FAIL."""
-    found = check_healthcheck(evidence_facts(config=image_config(healthcheck=None)))
-    assert found.status == "pass"
-    assert "its image format drops it" in found.message
+@pytest.mark.parametrize("line, restored, status", [
+    ('HEALTHCHECK --interval=5s CMD ["/server", "-healthcheck"]',
+     ["CMD", "/server", "-healthcheck"], "pass"),
+    ("HEALTHCHECK CMD curl -f http://localhost:8080/health || exit 1",
+     ["CMD-SHELL", "curl -f http://localhost:8080/health || exit 1"], "fail"),
+])
+def test_a_healthcheck_the_engine_dropped_is_judged_from_the_dockerfile(line, restored, status):
+    """Podman's default OCI image format has no HEALTHCHECK field: never the learner's FAIL,
+    and a wrong one is still diagnosed."""
+    from helpers.checks import restore_healthcheck
+
+    text = ("FROM golang:1.22 AS build\nRUN go build -o /server .\nFROM scratch\n"
+            f"COPY --from=build /server /server\n{line}\nENTRYPOINT [\"/server\"]\n")
+    facts = evidence_facts(config=image_config(healthcheck=None), model=model(text))
+    facts.healthcheck_dropped = restore_healthcheck(facts.evidence.config, facts.evidence.model)
+    assert facts.healthcheck_dropped == 5
+    assert facts.evidence.config.healthcheck == restored
+    found = check_healthcheck(facts)
+    assert found.status == status
+    assert "this engine's image format dropped the HEALTHCHECK" in found.message
+    if status == "fail":
+        assert "healthcheck-shell" in {d.id for d in evaluate(facts).diagnoses}
+    config = image_config(healthcheck=["CMD", "/x"])  # an image that kept its own: untouched
+    assert restore_healthcheck(config, model(text)) is None and config.healthcheck == ["CMD", "/x"]
 
 
 @pytest.mark.parametrize("test, what", [
