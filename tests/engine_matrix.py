@@ -23,9 +23,8 @@ Life cycle, and why:
   test`` installs them (``make engines``). The failure is remembered, so later tests on that
   engine fail at once with the same message instead of waiting out the start timeout again.
 
-Use from a conftest (or a test module)::
-
-    from tests.engine_matrix import engine_backend, engine_pool, engine_target  # noqa: F401
+The fixtures are registered once, in ``tests/conftest.py`` (a session-scoped fixture imported
+by two conftests would be two fixtures, each with its own pool). Use::
 
     def test_size_check(engine_target):          # runs 3 times: [docker20] [docker26-...] ...
         client = helpers.engine.connect()        # the engine under test, via DOCKER_HOST

@@ -1,6 +1,7 @@
 """Fixtures for the engine matrix: every test here runs on each engine a learner may have.
 
-``engine_target`` (from :mod:`tests.engine_matrix`) parametrises a test over Docker 20.10
+``engine_target`` (from :mod:`tests.engine_matrix`, registered in ``tests/conftest.py``)
+parametrises a test over Docker 20.10
 (the main engine), Docker 26 with the containerd image store and Podman 4.3, with
 ``DOCKER_HOST`` naming the engine under test. What the kit makes here lives in the namespace
 ``matrix`` and is removed with the kit's own reset after each engine's tests.
@@ -11,7 +12,6 @@ from __future__ import annotations
 import pytest
 
 from tests.engine_fixtures import kit_namespace
-from tests.engine_matrix import engine_backend, engine_pool, engine_target  # noqa: F401
 
 NAMESPACE = "matrix"
 

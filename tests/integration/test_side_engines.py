@@ -23,8 +23,7 @@ import docker
 import pytest
 
 from helpers import engine
-from tests.engine_matrix import (GOLANG, SIDE_ENGINE_IDS, engine_backend,  # noqa: F401
-                                 engine_pool, engine_target)
+from tests.engine_matrix import GOLANG, SIDE_ENGINE_IDS
 from tests.side_engines import MAIN_BRIDGE, main_bridge_exists
 
 pytestmark = [pytest.mark.engine,
