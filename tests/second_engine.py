@@ -248,8 +248,8 @@ class SecondEngine:
         self._write_daemon_json({"deprecated-key-path": str(self.root / "key.json")})
         self._create_bridge()
 
-    def _command(self) -> list[str]:
-        """The daemon's command line (every path inside the temp folder)."""
+    def _private_paths(self) -> list[str]:
+        """dockerd's flags that keep it apart: socket, data and exec roots, pidfile, config."""
         return [
             self._dockerd,
             "--host", self.host,
@@ -257,10 +257,12 @@ class SecondEngine:
             "--exec-root", str(self.exec_root),
             "--pidfile", str(self._path("docker.pid")),
             "--config-file", str(self._path("daemon.json")),
-            "--bridge", self.bridge,
-            "--iptables=false",
-            "--ip-forward=false",
         ]
+
+    def _command(self) -> list[str]:
+        """The daemon's command line (every path inside the temp folder)."""
+        return self._private_paths() + ["--bridge", self.bridge, "--iptables=false",
+                                        "--ip-forward=false"]
 
     def _environment(self) -> dict[str, str] | None:
         """The daemon's environment (None: this process's own)."""

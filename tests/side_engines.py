@@ -127,14 +127,7 @@ class Docker26Engine(SecondEngine):
     def _command(self) -> list[str]:
         # bridge, iptables and ip-forward are in daemon.json: dockerd refuses a setting
         # given both as a flag and in the file.
-        return [
-            self._dockerd,
-            "--host", self.host,
-            "--data-root", str(self.data_root),
-            "--exec-root", str(self.exec_root),
-            "--pidfile", str(self._path("docker.pid")),
-            "--config-file", str(self._path("daemon.json")),
-        ]
+        return self._private_paths()
 
     def _environment(self) -> dict[str, str]:
         # dockerd looks up containerd, containerd looks up its shim, on PATH: ours first.
