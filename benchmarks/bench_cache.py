@@ -1,6 +1,6 @@
 """The build-cache matrix in one run: 3 Dockerfile variants x 4 rebuild scenarios.
 
-Variants (see helpers/cache_lab.py): (a) ``COPY . .`` before ``go mod download`` on the
+Variants (see helpers/lessons/cache_lab.py): (a) ``COPY . .`` before ``go mod download`` on the
 classic builder, (b) the reference order on the classic builder, (c) BuildKit with cache
 mounts. Scenarios, in order, in one temporary copy of the exercise: cold (no cache; for (c)
 the engine's BuildKit cache mounts are emptied first, engine-wide), no-change rebuild,
@@ -21,8 +21,10 @@ import sys
 import time
 from pathlib import Path
 
-from helpers import cache_lab, engine
-from helpers.buildkit import buildkit_client
+from helpers.lessons import cache_lab
+
+from helpers import engine
+from helpers.engine.cli import buildkit_client
 from helpers.config import OUT_DIR, REPO_ROOT
 
 TARGET_RATIO = cache_lab.TARGET_CODE_EDIT_RATIO

@@ -21,7 +21,7 @@ from nbclient import NotebookClient
 
 from helpers import engine
 from helpers.config import OUT_DIR, REPO_ROOT
-from helpers.reset import reset
+from helpers.engine.reset import reset
 
 TARGET_S = 240
 

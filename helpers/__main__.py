@@ -19,9 +19,9 @@ import sys
 from pathlib import Path
 
 from . import demo, engine
+from .engine.reset import reset
 from .errors import BuildError, EngineUnavailable, KitError
-from .progress import TerminalProgress
-from .reset import reset
+from .ui.progress import TerminalProgress
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -49,8 +49,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     every image check reports ``skip`` with the reason; the exit code is then 1 only if a
     required check fails, since a skip is "not measured here", not a failure.
     """
-    from .checks import run_checks, run_static_checks  # the other commands do not need them
-    from .widgets import check_report_text
+    from .grading.checks import (  # the other commands do not need them
+        run_checks,
+        run_static_checks,
+    )
+    from .ui.widgets import check_report_text
 
     # Like `docker build -f`: relative to the current folder; else try inside the context.
     dockerfile = Path(args.dockerfile)

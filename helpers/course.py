@@ -24,11 +24,23 @@ from . import recorded
 from .build import BuildResult, build_image
 from .config import EXERCISE_DIR
 from .engine import connect, engine_errors
-from .errors import BuildError, EngineUnavailable, Interrupted, KitError, RunError
-from .layers import ImageBreakdown, ImageSummary, file_breakdown, history_frame, summarize
-from .run import HealthReport, check_health
-from .widgets import (BuildProgress, CheckMyWork, install_error_display, show_check_report,
-                      show_error, show_notice)
+from .engine.containers import HealthReport, check_health
+from .errors import EngineUnavailable, Interrupted, KitError, RunError
+from .image import (
+    ImageBreakdown,
+    ImageSummary,
+    file_breakdown,
+    history_frame,
+    summarize,
+)
+from .ui.widgets import (
+    BuildProgress,
+    CheckMyWork,
+    install_error_display,
+    show_check_report,
+    show_error,
+    show_notice,
+)
 
 
 class Course:
@@ -168,7 +180,7 @@ class Course:
 
         ``hardened=True`` runs it the way a locked-down platform would (read-only root
         filesystem, no capabilities, no privilege gain, user nobody: see
-        :data:`helpers.run.HARDENED_RUN`). The recording has plain runs only.
+        :data:`helpers.engine.containers.HARDENED_RUN`). The recording has plain runs only.
         """
         if hardened and not self.live:
             print("Skipped: the hardened run needs a Docker engine (the recorded run has the "
@@ -205,7 +217,7 @@ class Course:
         Without an engine the static checks (Dockerfile, .dockerignore, hadolint) run for
         real and every check that needs an image says ``skip`` with the reason.
         """
-        from .checks import run_checks, run_static_checks
+        from .grading.checks import run_checks, run_static_checks
 
         try:
             if self.live:
@@ -227,7 +239,7 @@ class Course:
     def check_button(self, dockerfile: str | Path,
                      context: str | Path = EXERCISE_DIR) -> CheckMyWork:
         """A "Check my work" button that runs :meth:`check_my_work`'s checks on each click."""
-        from .checks import run_checks, run_static_checks
+        from .grading.checks import run_checks, run_static_checks
 
         if self.live:
             def run():

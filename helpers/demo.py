@@ -15,13 +15,20 @@ from typing import Callable
 import docker
 import pandas as pd
 
-from . import charts
 from .build import BuildResult, EventHandler, build_image
-from .config import (EXERCISE_DIR, MB, ORIGINAL_TAG, OPTIMIZED_TAG, OUT_DIR, SOLUTIONS_DIR,
-                     image_tag)
+from .config import (
+    EXERCISE_DIR,
+    MB,
+    OPTIMIZED_TAG,
+    ORIGINAL_TAG,
+    OUT_DIR,
+    SOLUTIONS_DIR,
+    image_tag,
+)
+from .engine.containers import check_health
 from .errors import RunError
-from .layers import summarize
-from .run import check_health
+from .image import summarize
+from .ui import charts
 
 
 @dataclass

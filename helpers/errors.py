@@ -72,6 +72,6 @@ class Interrupted(KitError):
     """The learner pressed Stop (Ctrl-C) while the kit was building or running something.
 
     Raised instead of a bare KeyboardInterrupt once the kit has cleaned up, so the notebook
-    shows one short message (see :func:`helpers.widgets.install_error_display`) and the
+    shows one short message (see :func:`helpers.ui.widgets.install_error_display`) and the
     rest of a "Run All" stops, as the learner asked.
     """

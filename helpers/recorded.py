@@ -23,12 +23,18 @@ import pandas as pd
 
 from . import __version__
 from .build import BuildEvent, BuildResult, EventHandler, StepResult, build_image
-from .checks import CheckReport, CheckResult, run_checks
 from .config import EXERCISE_DIR, REPO_ROOT, SOLUTIONS_DIR, image_tag
-from .diagnose import Diagnosis
+from .engine.containers import HealthReport, check_health
 from .errors import KitError, RunError
-from .layers import ImageBreakdown, ImageSummary, file_breakdown, history_frame, summarize
-from .run import HealthReport, check_health
+from .grading.checks import CheckReport, CheckResult, run_checks
+from .grading.mistakes import Diagnosis
+from .image import (
+    ImageBreakdown,
+    ImageSummary,
+    file_breakdown,
+    history_frame,
+    summarize,
+)
 
 RECORDING_PATH = REPO_ROOT / "recordings" / "recording.json.gz"
 #: What is recorded: key -> (Dockerfile, build backend).

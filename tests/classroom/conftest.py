@@ -18,7 +18,7 @@ import pytest
 from helpers import engine
 from helpers.build import build_image
 from helpers.config import OPTIMIZED_TAG, SOLUTIONS_DIR, EXERCISE_DIR, image_tag
-from helpers.reset import reset
+from helpers.engine.reset import reset
 from tests.engine_fixtures import connect_or_fail
 from tests.second_engine import SecondEngine, SecondEngineError, copy_image
 

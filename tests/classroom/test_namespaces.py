@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 
 from helpers.build import build_image
-from helpers.checks import REQUIRED
+from helpers.grading.checks import REQUIRED
 from helpers.config import (EXERCISE_DIR, MANAGED_LABEL, NAMESPACE_LABEL, REPO_ROOT,
                             SOLUTIONS_DIR, image_tag, kit_labels)
 from tests.classroom.conftest import GOLANG, child_env, point_at, reset_namespace

@@ -23,10 +23,10 @@ from pathlib import Path
 import pytest
 
 from helpers import engine
-from helpers.checks import REQUIRED, run_checks
+from helpers.grading.checks import REQUIRED, run_checks
 from helpers.config import OPTIMIZED_TAG, SOLUTIONS_DIR, EXERCISE_DIR, image_tag
 from helpers.course import Course
-from helpers.layers import ImageSummary
+from helpers.image.layers import ImageSummary
 from tests.second_engine import SecondEngine, SecondEngineError
 
 pytestmark = pytest.mark.engine

@@ -17,11 +17,12 @@ import re
 import pytest
 
 from helpers import engine
-from helpers.build import build_image, choose_backend, engine_kind
-from helpers.checks import run_checks
+from helpers.build import build_image, choose_backend
+from helpers.engine import engine_kind
+from helpers.grading.checks import run_checks
 from helpers.config import EXERCISE_DIR, REPO_ROOT, SOLUTIONS_DIR, image_tag
-from helpers.layers import file_breakdown, image_store
-from helpers.reset import reset
+from helpers.image.layers import file_breakdown, image_store
+from helpers.engine.reset import reset
 from tests.engine_matrix import MAIN_ENGINE_ID
 from tests.integration.test_checks import FIXTURES, MISTAKES, SOLUTIONS
 from tests.integration.test_checks import context  # noqa: F401 - a copy of the exercise

@@ -1,7 +1,7 @@
 """Fixtures for fault tests on a real engine: namespace ``faults``, and container snapshots.
 
 Everything the fault tests make lives in the ``faults`` namespace and is removed at the end
-of the session with ``helpers.reset`` (the same code as ``python -m helpers reset``).
+of the session with ``helpers.engine.reset`` (the same code as ``python -m helpers reset``).
 
 A fault test proves the kit leaves nothing behind, so it compares the engine's containers
 before and after (all of them, labelled or not: a cancelled build's step container carries
@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from helpers.reset import reset
+from helpers.engine.reset import reset
 from tests.engine_fixtures import connect_or_fail, kit_namespace
 
 NAMESPACE = "faults"

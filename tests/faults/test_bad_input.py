@@ -15,11 +15,11 @@ import time
 import pytest
 
 from helpers.build import build_image
-from helpers.checks import run_checks
+from helpers.grading.checks import run_checks
 from helpers.config import EXERCISE_DIR, SOLUTIONS_DIR, image_tag
 from helpers.course import Course
 from helpers.errors import KitError, RunError
-from helpers.run import check_health, running, wait_healthy
+from helpers.engine.containers import check_health, running, wait_healthy
 
 pytestmark = pytest.mark.engine
 

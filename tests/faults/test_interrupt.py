@@ -19,9 +19,9 @@ import pytest
 from jupyter_client.manager import start_new_kernel
 
 from helpers.build import build_image
-from helpers.buildkit import buildkit_client
+from helpers.engine.cli import buildkit_client
 from helpers.config import image_tag
-from helpers.run import running, wait_healthy
+from helpers.engine.containers import running, wait_healthy
 
 pytestmark = pytest.mark.engine
 

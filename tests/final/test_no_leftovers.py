@@ -31,7 +31,7 @@ import pytest
 from helpers import engine
 from helpers.config import MANAGED_LABEL, NAMESPACE_LABEL
 from helpers.errors import EngineUnavailable
-from helpers.reset import kit_containers
+from helpers.engine.reset import kit_containers
 from tests.side_engines import side_engine_leftovers
 
 #: Namespaces whose images the suite keeps as build cache (integration, notebook and browser

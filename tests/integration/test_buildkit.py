@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from helpers.build import build_image
-from helpers.buildkit import buildkit_client
-from helpers.checks import REQUIRED, run_checks
+from helpers.engine.cli import buildkit_client
+from helpers.grading.checks import REQUIRED, run_checks
 from helpers.config import EXERCISE_DIR, SOLUTIONS_DIR, image_tag
 from helpers.errors import BuildError
 

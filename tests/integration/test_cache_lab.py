@@ -11,8 +11,8 @@ import hashlib
 
 import pytest
 
-from helpers import cache_lab
-from helpers.buildkit import buildkit_client
+from helpers.lessons import cache_lab
+from helpers.engine.cli import buildkit_client
 from helpers.config import EXERCISE_DIR, image_tag
 
 VARIANT = {variant.key: variant for variant in cache_lab.VARIANTS}
@@ -54,7 +54,7 @@ def test_wrong_order_re_runs_the_download_after_a_code_edit(client):
 
 
 @pytest.mark.skipif(buildkit_client() is None,
-                    reason="no BuildKit-capable docker CLI (helpers.buildkit.buildkit_client() "
+                    reason="no BuildKit-capable docker CLI (helpers.build.buildkit.buildkit_client() "
                            "is None): the cache-mount variant needs BuildKit")
 def test_cache_mounts_rebuild_only_the_go_build_step_after_a_code_edit(client):
     result = code_edit(client, "cache-mounts")

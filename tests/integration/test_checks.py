@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.checks import ADVICE, REQUIRED, run_checks
+from helpers.grading.checks import ADVICE, REQUIRED, run_checks
 from helpers.config import EXERCISE_DIR, REPO_ROOT, SOLUTIONS_DIR, image_tag
 
 FIXTURES = REPO_ROOT / "tests" / "fixtures" / "dockerfiles"

@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from helpers.config import EXERCISE_DIR
-from helpers.setup_check import go_toolchain
+from helpers.lessons.setup_check import go_toolchain
 
 
 def test_go_unit_tests_pass(tmp_path):

@@ -8,8 +8,8 @@ import subprocess
 import sys
 
 from helpers.config import MB, image_tag, OPTIMIZED_TAG
-from helpers.layers import history_frame, summarize
-from helpers.run import check_health, running, wait_healthy
+from helpers.image.layers import history_frame, summarize
+from helpers.engine.containers import check_health, running, wait_healthy
 
 
 def test_original_is_the_big_single_stage_image(client, original):

@@ -116,7 +116,7 @@ def test_an_escaped_kit_error_is_one_box_and_still_counts_as_an_error(tmp_path):
     """In a real kernel: no traceback for a KitError, yet the cell fails and we notice."""
     path = tmp_path / "escaped.ipynb"
     book = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell("from helpers.widgets import install_error_display\n"
+        nbformat.v4.new_code_cell("from helpers.ui.widgets import install_error_display\n"
                                   "from helpers.errors import KitError\n"
                                   "install_error_display()"),
         nbformat.v4.new_code_cell("raise KitError('The thing broke.', 'Do the other thing.')"),

@@ -16,7 +16,7 @@ import tarfile
 import pytest
 import zstandard
 
-from helpers.archive import ArchiveError, merge, read_export
+from helpers.image.archive import ArchiveError, merge, read_export
 
 from .test_breakdown import add_bytes, layer_tar
 

@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 from docker.errors import APIError
 
-from helpers import archive as archive_module
-from helpers import layers as layers_module
+from helpers.image import archive as archive_module
+from helpers.image import layers as layers_module
 from helpers.errors import KitError
-from helpers.layers import (CATEGORY_PATTERNS, DEFAULT_CATEGORY, SAVE_CHUNK_SIZE,
+from helpers.image.layers import (CATEGORY_PATTERNS, DEFAULT_CATEGORY, SAVE_CHUNK_SIZE,
                             categorize, category_sizes, directory_sizes, file_breakdown)
 
 from .fakes import FakeClient, FakeImage

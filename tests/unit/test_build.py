@@ -170,7 +170,7 @@ def test_podman_buildah_log_of_a_rebuild_after_a_source_edit():
     """Recorded from Podman 4.3's compat API: per-stage ``[1/2] STEP n/m:`` lines."""
     from pathlib import Path
 
-    from helpers.build import _StepTracker
+    from helpers.build.classic import _StepTracker
 
     tracker = _StepTracker(None, itertools.count().__next__)
     log = Path(__file__).parents[1] / "fixtures" / "progress" / "podman-rebuild.txt"

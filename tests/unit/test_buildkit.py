@@ -7,9 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from helpers import build, buildkit
+from helpers import build
+from helpers.engine import EngineKind
+from helpers.errors import KitError
+
+from helpers.build import buildkit
 from helpers.build import choose_backend
-from helpers.buildkit import BuildKitClient, PlainProgressParser
+from helpers.build.buildkit import PlainProgressParser
+from helpers.engine import cli
+from helpers.engine.cli import BuildKitClient
 
 RECORDED = Path(__file__).resolve().parent.parent / "fixtures" / "progress"
 
@@ -83,16 +89,16 @@ def test_plain_dockerfiles_need_no_buildkit(tmp_path):
     assert build.needs_buildkit(plain) == ""
 
 
-DOCKER_20 = build.EngineKind(version="20.10.24")
-DOCKER_26 = build.EngineKind(version="26.1.5")
-PODMAN = build.EngineKind(podman=True, version="4.3.1")
+DOCKER_20 = EngineKind(version="20.10.24")
+DOCKER_26 = EngineKind(version="26.1.5")
+PODMAN = EngineKind(podman=True, version="4.3.1")
 
 
 def test_auto_builds_like_docker_build_on_each_engine(tmp_path, monkeypatch):
     plain, mounts = tmp_path / "plain", tmp_path / "mounts"
     plain.write_text("FROM x\nRUN true\n")
     mounts.write_text("FROM x\nRUN --mount=type=cache,target=/c true\n")
-    monkeypatch.setattr(buildkit, "buildkit_client", lambda: BuildKitClient("/d", False))
+    monkeypatch.setattr(cli, "buildkit_client", lambda: BuildKitClient("/d", False))
     assert choose_backend("auto", plain, DOCKER_26) == ("buildkit", "")    # its default
     assert choose_backend("auto", plain, DOCKER_20) == ("classic", "")     # its default
     assert choose_backend("auto", mounts, DOCKER_20) == ("buildkit", "")   # needs it
@@ -105,12 +111,12 @@ def test_auto_builds_like_docker_build_on_each_engine(tmp_path, monkeypatch):
 def test_backend_fallback_without_a_buildkit_client(tmp_path, monkeypatch):
     dockerfile = tmp_path / "Dockerfile"
     dockerfile.write_text("FROM x\nRUN --mount=type=cache,target=/c true\n")
-    monkeypatch.setattr(buildkit, "buildkit_client", lambda: None)
+    monkeypatch.setattr(cli, "buildkit_client", lambda: None)
     chosen, note = choose_backend("buildkit", dockerfile, DOCKER_26)
     assert chosen == "classic" and "BuildKit is not available" in note
     chosen, note = choose_backend("auto", dockerfile, DOCKER_20)
     assert chosen == "classic" and "needs it: RUN --mount=type=cache" in note
-    with pytest.raises(build.KitError, match="Unknown build backend"):
+    with pytest.raises(KitError, match="Unknown build backend"):
         choose_backend("kaniko", dockerfile)
 
 

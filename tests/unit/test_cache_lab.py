@@ -11,9 +11,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from helpers import cache_lab
+from helpers.lessons import cache_lab
 from helpers.build import BuildResult, StepResult
-from helpers.cache_lab import SCENARIOS, VARIANTS, ScenarioResult
+from helpers.lessons.cache_lab import SCENARIOS, VARIANTS, ScenarioResult
 from helpers.config import EXERCISE_DIR
 from helpers.errors import BuildError, KitError
 
@@ -395,10 +395,10 @@ def test_run_variant_runs_the_four_scenarios_in_a_temporary_copy(go_context, fak
 
 def test_buildkit_cold_build_empties_the_cache_mounts_first(go_context, fake_build,
                                                            monkeypatch):
-    import helpers.buildkit
+    import helpers.engine.cli
 
     order = []
-    monkeypatch.setattr(helpers.buildkit, "buildkit_client", lambda: object())
+    monkeypatch.setattr(helpers.engine.cli, "buildkit_client", lambda: object())
     monkeypatch.setattr(cache_lab, "empty_cache_mounts",
                         lambda: order.append(("prune", len(fake_build.calls))) or "")
     results = cache_lab.run_variant(FakeClient(), VARIANTS[2], go_context, tag="t")
@@ -409,9 +409,9 @@ def test_buildkit_cold_build_empties_the_cache_mounts_first(go_context, fake_bui
 
 def test_without_buildkit_the_cache_mount_variant_is_skipped(go_context, fake_build,
                                                              monkeypatch):
-    import helpers.buildkit
+    import helpers.engine.cli
 
-    monkeypatch.setattr(helpers.buildkit, "buildkit_client", lambda: None)
+    monkeypatch.setattr(helpers.engine.cli, "buildkit_client", lambda: None)
     results = cache_lab.run_variant(None, VARIANTS[2], go_context)
     assert [r.status for r in results] == ["skip"] * 4
     assert all("BuildKit is not available" in r.reason for r in results)
@@ -462,9 +462,9 @@ def test_scenarios_must_be_known_and_ordered(go_context, fake_build, bad):
 
 def test_run_matrix_reports_a_variant_error_and_goes_on(go_context, fake_build, tmp_path,
                                                         monkeypatch):
-    import helpers.buildkit
+    import helpers.engine.cli
 
-    monkeypatch.setattr(helpers.buildkit, "buildkit_client", lambda: None)
+    monkeypatch.setattr(helpers.engine.cli, "buildkit_client", lambda: None)
     broken = cache_lab.Variant("broken", "broken", tmp_path / "missing.Dockerfile", "classic")
     errors = []
     results = cache_lab.run_matrix(FakeClient(), [broken, VARIANTS[1]], go_context,
@@ -489,7 +489,7 @@ def test_notebook_matrix_without_engine_prints_and_returns_nothing(capsys):
 
 
 def test_importing_the_module_has_no_side_effects():
-    code = ("import sys; import helpers.cache_lab; "
+    code = ("import sys; import helpers.lessons.cache_lab; "
             "assert 'matplotlib.pyplot' not in sys.modules; "
             "assert 'ipywidgets' not in sys.modules")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

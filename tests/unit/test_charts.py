@@ -9,7 +9,7 @@ import pytest
 from matplotlib.colors import to_hex
 from matplotlib.text import Text
 
-from helpers import charts
+from helpers.ui import charts
 
 BUILD = ("RUN CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o /src/server "
          "./cmd/server")

@@ -1,7 +1,7 @@
-"""helpers.checks without an engine: every check function, evaluate() and the report.
+"""helpers.grading.checks without an engine: every check function, evaluate() and the report.
 
-In the style of docker-py's tests/unit: :class:`~helpers.checks.Facts` are built by hand
-around synthetic :class:`~helpers.diagnose.Evidence` (see tests/unit/test_diagnose.py) and each
+In the style of docker-py's tests/unit: :class:`~helpers.grading.checks.Facts` are built by hand
+around synthetic :class:`~helpers.grading.mistakes.Evidence` (see tests/unit/test_diagnose.py) and each
 ``check_*`` function, :func:`evaluate` and :class:`CheckReport` are called on them.
 ``rebuild_after_edit`` needs an engine and is covered by tests/integration/test_checks.py.
 """
@@ -16,17 +16,17 @@ from pathlib import Path
 
 import pytest
 
-from helpers import checks
+from helpers.grading import checks
 from helpers import dockerfile as df
-from helpers.checks import (ADVICE, CHECKS, MIN_CA_CERTS, RELATED, REQUIRED, CheckReport,
+from helpers.grading.checks import (ADVICE, CHECKS, MIN_CA_CERTS, RELATED, REQUIRED, CheckReport,
                             CheckResult, Facts, check_base_images, check_ca_certs,
                             check_dep_cache, check_dockerignore, check_healthcheck, check_lint,
                             check_multi_stage, check_non_root, check_only_binary, check_runs,
                             check_size, check_static_binary, evaluate, run_hadolint)
 from helpers.config import SIZE_LIMIT_BYTES
-from helpers.diagnose import MISTAKES_BY_ID, Evidence, diagnose
+from helpers.grading.mistakes import MISTAKES_BY_ID, Evidence, diagnose
 from helpers.errors import BuildError, KitError, RunError
-from helpers.image_facts import GO_CERT_FILES, ElfFacts
+from helpers.image.facts import GO_CERT_FILES, ElfFacts
 from tests.unit.fakes import FakeClient, FakeImage
 from tests.unit.test_diagnose import (BUILDER, CA_PATH, REFERENCE, RUNTIME, ca_bundle, elf,
                                       image_config, model, no_ca_bundle, reference_evidence)
@@ -573,7 +573,7 @@ def test_healthcheck_fails_without_one():
 def test_a_healthcheck_the_engine_dropped_is_judged_from_the_dockerfile(line, restored, status):
     """Podman's default OCI image format has no HEALTHCHECK field: never the learner's FAIL,
     and a wrong one is still diagnosed."""
-    from helpers.checks import restore_healthcheck
+    from helpers.grading.checks import restore_healthcheck
 
     text = ("FROM golang:1.22 AS build\nRUN go build -o /server .\nFROM scratch\n"
             f"COPY --from=build /server /server\n{line}\nENTRYPOINT [\"/server\"]\n")
@@ -953,7 +953,7 @@ STATIC_CASES = [
 @pytest.mark.parametrize("text, non_root, healthcheck", STATIC_CASES)
 def test_non_root_and_healthcheck_are_measured_from_the_dockerfile_without_an_engine(
         tmp_path, text, non_root, healthcheck):
-    from helpers.checks import run_static_checks
+    from helpers.grading.checks import run_static_checks
 
     (tmp_path / "Dockerfile").write_text(text)
     report = run_static_checks(tmp_path, "Dockerfile")

@@ -112,7 +112,7 @@ def test_check_text_without_engine_says_why_at_the_top():
 
 
 def fake_report(*statuses: tuple[str, str, bool]):
-    from helpers.checks import CheckReport, CheckResult
+    from helpers.grading.checks import CheckReport, CheckResult
 
     return CheckReport([CheckResult(check_id, status, f"{check_id} {status}", required=required)
                         for check_id, status, required in statuses], [])
@@ -125,7 +125,7 @@ def fake_report(*statuses: tuple[str, str, bool]):
 ])
 def test_check_without_engine_exits_1_only_when_a_required_check_fails(
         monkeypatch, capsys, statuses, code):
-    from helpers import checks
+    from helpers.grading import checks
     from helpers import __main__ as cli
 
     seen = {}

@@ -7,7 +7,7 @@ import requests
 
 from helpers.course import Course, engine_calls
 from helpers.errors import Interrupted, KitError
-from helpers.widgets import install_error_display
+from helpers.ui.widgets import install_error_display
 from tests.unit.fakes import FakeClient
 
 
@@ -58,9 +58,9 @@ def test_error_display_is_installed_only_in_a_kernel(monkeypatch):
         def set_custom_exc(self, types, handler):
             installed["types"], installed["handler"] = types, handler
 
-    monkeypatch.setattr("helpers.widgets.get_ipython", lambda: None)
+    monkeypatch.setattr("helpers.ui.widgets.get_ipython", lambda: None)
     assert install_error_display() is False
-    monkeypatch.setattr("helpers.widgets.get_ipython", lambda: Shell())
+    monkeypatch.setattr("helpers.ui.widgets.get_ipython", lambda: Shell())
     assert install_error_display() is True
     assert installed["types"] == (KitError,)
     error = Interrupted("Stopped: the build was interrupted.", "Rerun the cell.")

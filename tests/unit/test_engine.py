@@ -23,6 +23,7 @@ import urllib3
 from docker.errors import DockerException, InvalidVersion
 
 from helpers import engine
+from helpers.engine import failures
 from helpers.errors import EngineUnavailable
 from tests.ports import closed_port
 
@@ -277,8 +278,8 @@ def test_permission_denied_after_joining_the_group_says_log_in_again(monkeypatch
     gid = os.stat(path).st_gid
     user = pwd.getpwuid(os.geteuid()).pw_name
     member = grp.struct_group(("docker", "x", gid, [user]))
-    monkeypatch.setattr(engine.grp, "getgrgid", lambda _gid: member)
-    monkeypatch.setattr(engine.os, "getgroups", lambda: [])  # joined, but not in this login
+    monkeypatch.setattr(failures.grp, "getgrgid", lambda _gid: member)
+    monkeypatch.setattr(failures.os, "getgroups", lambda: [])  # joined, but not in this login
     error = engine.unavailable(f"unix://{path}",
                                sdk_error(PermissionError(13, "Permission denied")))
     assert error.message.endswith(":docker): this user may not talk to the engine.")

@@ -9,9 +9,11 @@ import pandas as pd
 import pytest
 from matplotlib.colors import to_hex
 
-from helpers import charts, goflags
+from helpers.ui import charts
+
+from helpers.lessons import goflags
 from helpers.errors import KitError
-from helpers.setup_check import go_toolchain
+from helpers.lessons.setup_check import go_toolchain
 
 GO = go_toolchain()
 needs_go = pytest.mark.skipif(GO is None, reason="no Go toolchain (pip install -e '.[go]' "

@@ -1,4 +1,4 @@
-"""helpers.image_facts without an engine: real ELF binaries built here, PEM bundles, image
+"""helpers.image.facts without an engine: real ELF binaries built here, PEM bundles, image
 configs, and read_file's tar handling against a fake container."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from docker.errors import APIError, ImageNotFound, NotFound
 
 from helpers.config import EXERCISE_DIR, MANAGED_LABEL
 from helpers.errors import KitError
-from helpers.image_facts import (GO_CERT_FILES, CaBundle, ImageConfig, elf_facts,
+from helpers.image.facts import (GO_CERT_FILES, CaBundle, ImageConfig, elf_facts,
                                  find_ca_bundle, go_build_info, looks_like_x509,
                                  parse_ca_bundle, parse_modinfo, read_file)
 

@@ -7,10 +7,14 @@ import json
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-from helpers import charts, config, demo
+from helpers.ui import charts
+
+from helpers import config
+
+from helpers import demo
 from helpers.errors import BuildError, KitError
-from helpers.layers import clean_created_by, history_frame, summarize
-from helpers.progress import bar
+from helpers.image.layers import clean_created_by, history_frame, summarize
+from helpers.ui.progress import bar
 from tests.unit.fakes import FakeClient, FakeImage
 from tests.unit.test_breakdown import SaveAPI, layer_tar, save_archive
 

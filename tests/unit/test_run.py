@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from helpers.errors import KitError, RunError
-from helpers.run import HealthReport, check_health, exit_hint, running, wait_healthy
+from helpers.engine.containers import HealthReport, check_health, exit_hint, running, wait_healthy
 from tests.unit.fakes import FakeClient
 
 
@@ -100,7 +100,7 @@ def test_port_in_use_names_the_port_and_how_to_avoid_it(engine_says):
 
 
 def test_hardened_health_check_locks_the_container_down(monkeypatch):
-    monkeypatch.setattr("helpers.run.wait_healthy",
+    monkeypatch.setattr("helpers.engine.containers.wait_healthy",
                         lambda started, timeout: HealthReport(200, {}, 0.1))
     client = FakeClient()
     report = check_health(client, "img", hardened=True, timeout=1)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from helpers import setup_check
+from helpers.lessons import setup_check
 from helpers.engine import EngineInfo
 
 

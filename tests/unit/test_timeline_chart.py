@@ -8,7 +8,7 @@ import pytest
 from matplotlib.colors import to_hex
 from matplotlib.text import Text
 
-from helpers import charts
+from helpers.ui import charts
 from helpers.build import BuildResult, StepResult
 
 MOUNT_BUILD = ("RUN --mount=type=cache,target=/go/pkg/mod     --mount=type=cache,target=/root/"

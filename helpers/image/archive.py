@@ -30,7 +30,7 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
-from .config import MB
+from ..config import MB
 
 #: ``on_progress`` is called at most once per this many bytes read.
 PROGRESS_EVERY = 10 * MB

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import docker
 from docker.errors import APIError, NotFound
 
-from .config import MANAGED_LABEL, NAMESPACE_LABEL, namespace
+from ..config import MANAGED_LABEL, NAMESPACE_LABEL, namespace
 
 
 @dataclass

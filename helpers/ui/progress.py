@@ -1,6 +1,6 @@
 """Build progress for terminals: one line per step with step N of M and elapsed time.
 
-Used by the CLI; notebooks use the widget in :mod:`helpers.widgets`, which consumes the same
+Used by the CLI; notebooks use the widget in :mod:`helpers.ui.widgets`, which consumes the same
 :class:`~helpers.build.BuildEvent` stream.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-from .build import BuildEvent
+from ..build import BuildEvent
 
 
 class TerminalProgress:

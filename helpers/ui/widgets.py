@@ -5,7 +5,7 @@ view (``application/vnd.jupyter.widget-view+json``) and a ``text/plain`` summary
 JupyterLab renders the widget (the richer MIME type wins); where no widget frontend exists
 (nbclient/nbconvert in CI, a notebook viewed on a website) the saved output is the text.
 Outside an IPython kernel (plain ``python``) everything degrades to printed lines, with the
-same formatting as :class:`helpers.progress.TerminalProgress`.
+same formatting as :class:`helpers.ui.progress.TerminalProgress`.
 
 Importing this module touches nothing global: no pyplot (charts are rendered from
 ``matplotlib.figure.Figure`` objects to PNG bytes), nothing displayed.
@@ -24,9 +24,9 @@ import pandas as pd
 from IPython import get_ipython
 from IPython.display import display
 
-from .build import BuildEvent, BuildResult, StepResult
+from ..build import BuildEvent, BuildResult, StepResult
+from ..errors import BuildError, KitError
 from .display import figure_png
-from .errors import BuildError, KitError
 from .progress import TerminalProgress, bar, shorten
 
 __all__ = ["BuildProgress", "LayerExplorer", "in_ipython", "show_error"]
@@ -533,7 +533,7 @@ class CheckMyWork(_Displayable):
     """A "Check my work" button: each click builds and checks, then shows the table.
 
     Args:
-        run: Called on click; returns a :class:`helpers.checks.CheckReport` (it may raise
+        run: Called on click; returns a :class:`helpers.grading.checks.CheckReport` (it may raise
             KitError, which is shown with its hint).
         label: The button's text.
     """

@@ -1,7 +1,7 @@
 """A static model of a learner's Dockerfile: stages, instructions and the facts checks need.
 
-The self-checks (:mod:`helpers.checks`) and the diagnosis of classic mistakes
-(:mod:`helpers.diagnose`) ask questions such as "which stage does the final stage copy from?",
+The self-checks (:mod:`helpers.grading.checks`) and the diagnosis of classic mistakes
+(:mod:`helpers.grading.mistakes`) ask questions such as "which stage does the final stage copy from?",
 "is ``CGO_ENABLED=0`` in effect for ``go build``?" or "is ``go mod download`` run before the
 source is copied?". The answers must not depend on *how* the learner wrote the solution, so
 this module models the Dockerfile the way Docker (BuildKit) reads it:
@@ -48,7 +48,7 @@ from typing import Iterable
 
 from dockerfile_parse import DockerfileParser
 
-from .errors import KitError
+from ..errors import KitError
 
 #: Every instruction keyword Docker knows.
 KEYWORDS = frozenset({

@@ -54,9 +54,9 @@ import docker
 import pandas as pd
 from docker.errors import APIError
 
-from .build import BuildResult, EventHandler, StepResult, build_image
-from .config import EXERCISE_DIR, MANAGED_LABEL, SOLUTIONS_DIR, image_tag
-from .errors import BuildError, KitError
+from ..build import BuildResult, EventHandler, StepResult, build_image
+from ..config import EXERCISE_DIR, MANAGED_LABEL, SOLUTIONS_DIR, image_tag
+from ..errors import BuildError, KitError
 
 __all__ = ["SCENARIOS", "VARIANTS", "ScenarioResult", "Variant",
            "count_steps", "edit_go_mod", "edit_go_source", "empty_cache_mounts", "explain",
@@ -307,7 +307,7 @@ def empty_cache_mounts() -> str:
     """Empty BuildKit's cache mounts (``RUN --mount=type=cache``) on the engine.
 
     Runs ``docker builder prune -f --filter type=exec.cachemount`` with the BuildKit-capable
-    CLI of :func:`helpers.buildkit.buildkit_client`. **Engine-wide**: every build's cache
+    CLI of :func:`helpers.engine.cli.buildkit_client`. **Engine-wide**: every build's cache
     mounts go (not only the lab's); layer cache records and images are kept.
 
     Returns:
@@ -316,9 +316,10 @@ def empty_cache_mounts() -> str:
     Raises:
         KitError: No BuildKit-capable CLI, or the prune failed.
     """
-    from .buildkit import UNAVAILABLE_HINT, buildkit_client
+    from ..engine import cli as engine_cli
+    from ..engine.cli import UNAVAILABLE_HINT
 
-    cli = buildkit_client()
+    cli = engine_cli.buildkit_client()
     if cli is None:
         raise KitError("No BuildKit-capable docker CLI: cannot empty the cache mounts.",
                        UNAVAILABLE_HINT)
@@ -369,7 +370,7 @@ def run_variant(client: docker.DockerClient, variant: Variant, context: str | Pa
         variant: What to build (one of :data:`VARIANTS`, or your own).
         context: The build context to copy (the exercise folder by default).
         on_event_factory: ``factory(variant, scenario)`` returns the ``on_event`` handler of
-            that build (a :class:`~helpers.widgets.BuildProgress`, a printer), or None.
+            that build (a :class:`~helpers.ui.widgets.BuildProgress`, a printer), or None.
         tag: The tag to build as; default ``image_tag("cachelab-<key>")`` (with the
             ``KIT_NAMESPACE`` prefix).
         scenarios: Which of :data:`SCENARIOS` to measure, in their order. When ``"cold"`` is
@@ -385,10 +386,11 @@ def run_variant(client: docker.DockerClient, variant: Variant, context: str | Pa
         KitError: ``context`` or the Dockerfile does not exist.
         ValueError: Unknown or unordered ``scenarios``.
     """
-    from .buildkit import UNAVAILABLE_HINT, buildkit_client
+    from ..engine import cli as engine_cli
+    from ..engine.cli import UNAVAILABLE_HINT
 
     scenarios = _check_scenarios(scenarios)
-    if variant.backend == "buildkit" and buildkit_client() is None:
+    if variant.backend == "buildkit" and engine_cli.buildkit_client() is None:
         reason = f"BuildKit is not available on this machine. {UNAVAILABLE_HINT}"
         return [ScenarioResult(variant.key, s, "skip", reason=reason, backend=variant.backend)
                 for s in scenarios]
@@ -474,7 +476,7 @@ def notebook_matrix(client: docker.DockerClient | None, variants: Iterable[Varia
     hint in its progress widget and is recorded as ``"error"``. Without an engine (``client``
     is None) nothing runs and the result is empty.
     """
-    from .widgets import BuildProgress, show_error
+    from ..ui.widgets import BuildProgress, show_error
 
     if client is None:
         print("Skipped the cache lab: no Docker engine (see the first cell).")
@@ -570,7 +572,7 @@ def key_lines(dockerfile: str | Path, width: int = 92) -> str:
     """
     import textwrap
 
-    from .dockerfile import parse
+    from ..dockerfile import parse
 
     model = parse(dockerfile)
     stage = model.stages[0]

@@ -15,7 +15,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-from .config import MB, SIZE_LIMIT_BYTES
+from ..config import MB, SIZE_LIMIT_BYTES
 
 LIMIT_COLOR = "#c0392b"
 BAR_COLORS = ("#7f8c8d", "#2e86c1", "#28b463", "#af7ac5")
@@ -501,7 +501,7 @@ def binary_sizes(results, title: str = "Go server binary size by build flags") -
     build failed keeps its row, without a bar, annotated "build failed".
 
     Args:
-        results: ``helpers.goflags.results_frame`` output (columns ``variant``,
+        results: ``helpers.lessons.goflags.results_frame`` output (columns ``variant``,
             ``size_bytes``, ``static``) or the list of ``FlagResult`` it is made from.
         title: Figure title.
 
@@ -512,7 +512,7 @@ def binary_sizes(results, title: str = "Go server binary size by build flags") -
         ValueError: No rows, or a frame lacks a required column.
     """
     if not isinstance(results, pd.DataFrame):
-        from .goflags import results_frame
+        from ..lessons.goflags import results_frame
 
         results = results_frame(list(results))
     _check_columns(results, ("variant", "size_bytes", "static"), "results")

@@ -14,10 +14,11 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .buildkit import UNAVAILABLE_HINT, buildkit_client, command_output
-from .config import STAND_IN_LABEL
-from .engine import EngineInfo, connect, probe
-from .errors import KitError
+from ..config import STAND_IN_LABEL
+from ..engine import EngineInfo, connect, probe
+from ..engine import cli
+from ..engine.cli import UNAVAILABLE_HINT, command_output
+from ..errors import KitError
 
 BUILDER_IMAGE = "golang:1.22"
 
@@ -49,7 +50,7 @@ def check_buildkit(info: EngineInfo) -> SetupCheck:
     if not info.reachable:
         return SetupCheck("BuildKit", False, "no engine to build with",
                           "Fix the engine first.")
-    found = buildkit_client()
+    found = cli.buildkit_client()
     if found is None:
         return SetupCheck("BuildKit", False,
                           "no docker CLI here can build with BuildKit (no buildx plugin)",

@@ -34,8 +34,8 @@ from elftools.elf.dynamic import DynamicSection, DynamicSegment
 from elftools.elf.elffile import ELFFile
 from requests.exceptions import RequestException
 
-from .config import MB, image_tag, kit_labels
-from .errors import KitError
+from ..config import MB, image_tag, kit_labels
+from ..errors import KitError
 from .layers import get_image
 
 # ---------------------------------------------------------------------------------------------

@@ -3,9 +3,9 @@
 Each check returns a :class:`CheckResult` with ``status`` ``pass``, ``fail`` or ``skip`` (skip
 only when the thing cannot be measured here, e.g. no engine — never a silent pass), a message
 that leads with what is wrong, and a hint; a failing check names the classic mistakes
-(:mod:`helpers.diagnose`) that explain it. Static facts come from the Dockerfile
-(:mod:`helpers.dockerfile`), dynamic facts from the built image (:mod:`helpers.image_facts`,
-:mod:`helpers.layers`), the running container (:mod:`helpers.run`) and a real rebuild after a
+(:mod:`helpers.grading.mistakes`) that explain it. Static facts come from the Dockerfile
+(:mod:`helpers.dockerfile`), dynamic facts from the built image (:mod:`helpers.image.facts`,
+:mod:`helpers.image.layers`), the running container (:mod:`helpers.engine.containers`) and a real rebuild after a
 source edit in a temporary copy of the context (the learner's files are never modified).
 
 Required ids: size, only-binary, ca-certs, runs, multi-stage, dep-cache, static-binary,
@@ -28,15 +28,15 @@ from typing import Callable
 import docker
 import pandas as pd
 
-from . import dockerfile as df
-from . import image_facts
-from .build import EventHandler, build_image
-from .config import MB, SIZE_LIMIT_BYTES, image_tag
-from .diagnose import MISTAKES_BY_ID, Diagnosis, Evidence, diagnose
-from .engine import ENGINE_LOST_ERRORS, engine_lost
-from .errors import BuildError, EngineUnavailable, Interrupted, KitError, RunError
-from .layers import engine_size_note, file_breakdown, image_store, listed_size
-from .run import check_health
+from .. import dockerfile as df
+from .. import image
+from ..build import EventHandler, build_image
+from ..config import MB, SIZE_LIMIT_BYTES, image_tag
+from ..engine import ENGINE_LOST_ERRORS, engine_lost, image_store
+from ..engine.containers import check_health
+from ..errors import BuildError, EngineUnavailable, Interrupted, KitError, RunError
+from ..image import engine_size_note, file_breakdown, listed_size
+from .mistakes import MISTAKES_BY_ID, Diagnosis, Evidence, diagnose
 
 REQUIRED = ("size", "only-binary", "ca-certs", "runs", "multi-stage", "dep-cache",
             "static-binary", "base-images")
@@ -146,7 +146,7 @@ class Facts:
     healthcheck_dropped: int | None = None  # line of a HEALTHCHECK the image lost
 
 
-def restore_healthcheck(config: image_facts.ImageConfig, model: df.DockerfileModel
+def restore_healthcheck(config: image.ImageConfig, model: df.DockerfileModel
                         ) -> int | None:
     """Put back a HEALTHCHECK the Dockerfile declares but the image lost; return its line.
 
@@ -206,7 +206,7 @@ def gather(client: docker.DockerClient, context: Path, dockerfile: Path, tag: st
         ev.build_error = exc
         return facts
     ev.engine_arch = _measure(facts, "engine", _engine_arch, client)
-    ev.config = _measure(facts, "config", image_facts.image_config, client, tag)
+    ev.config = _measure(facts, "config", image.image_config, client, tag)
     if ev.config is not None and ev.model is not None:
         facts.healthcheck_dropped = restore_healthcheck(ev.config, ev.model)
     breakdown = _measure(facts, "breakdown", file_breakdown, client, tag)
@@ -224,10 +224,10 @@ def gather(client: docker.DockerClient, context: Path, dockerfile: Path, tag: st
     if ev.config is not None and ev.files is not None:
         program = ev.config.program_path(ev.files)
         if program and program in ev.files:
-            data = _measure(facts, "elf", image_facts.read_file, client, tag, program)
+            data = _measure(facts, "elf", image.read_file, client, tag, program)
             if data is not None:
-                ev.elf = _measure(facts, "elf", image_facts.elf_facts, data, program)
-        ev.ca = _measure(facts, "ca", image_facts.find_ca_bundle, client, tag, ev.files)
+                ev.elf = _measure(facts, "elf", image.elf_facts, data, program)
+        ev.ca = _measure(facts, "ca", image.find_ca_bundle, client, tag, ev.files)
     try:
         health = check_health(client, tag)
         facts.health_ok, facts.health_status = health.healthy, health.status_code

@@ -51,9 +51,10 @@ import pandas as pd
 from docker.errors import APIError, ImageNotFound
 from requests.exceptions import RequestException
 
+from ..config import MB
+from ..engine.probe import image_store
+from ..errors import KitError
 from .archive import ArchiveError, ImageExport, merge, read_export
-from .config import MB
-from .errors import KitError
 
 
 @dataclass
@@ -115,17 +116,6 @@ def listed_size(client: docker.DockerClient, image) -> int:
         if entry.get("Id") == image.id:
             return int(entry.get("Size") or 0)
     return int(image.attrs.get("Size") or 0)
-
-
-def image_store(client: docker.DockerClient) -> str:
-    """The engine's image store: ``"podman"``, ``"containerd"`` or ``"graphdriver:<name>"``."""
-    components = client.version().get("Components") or []
-    if any("podman" in (component.get("Name") or "").lower() for component in components):
-        return "podman"
-    info = client.info()
-    if "driver-type" in dict(info.get("DriverStatus") or []):  # containerd snapshotter
-        return "containerd"
-    return f"graphdriver:{info.get('Driver') or '?'}"
 
 
 def engine_size_note(store: str) -> str:
@@ -322,7 +312,7 @@ class ImageBreakdown:
     wasted_bytes: int
     efficiency: float
     recorded: bool = False  # True when it comes from a recorded run (no engine here)
-    layout: str = ""        # how the engine exported it (see helpers.archive.ImageExport)
+    layout: str = ""        # how the engine exported it (see helpers.image.archive.ImageExport)
     compression: dict[str, int] = field(default_factory=dict)  # layers per compression
 
 
@@ -330,7 +320,7 @@ def file_breakdown(client: docker.DockerClient, tag: str,
                    on_progress: Callable[[int], None] | None = None) -> ImageBreakdown:
     """Every file of every layer of ``tag``, from its ``docker save`` archive, streamed.
 
-    The archive is read once, sequentially, in 1 MiB chunks (:func:`helpers.archive.
+    The archive is read once, sequentially, in 1 MiB chunks (:func:`helpers.image.archive.
     read_export`, which reads every engine's layout and compressed layers): it is never held
     in memory nor written to disk, and file contents are skipped. Layers are named after the
     image config's ``history`` entries that made a filesystem layer. Image ids name content,
@@ -340,7 +330,7 @@ def file_breakdown(client: docker.DockerClient, tag: str,
         client: A connected docker client.
         tag: Image tag or id.
         on_progress: Called with the number of archive bytes read so far, at most once per
-            :data:`helpers.archive.PROGRESS_EVERY` bytes.
+            :data:`helpers.image.archive.PROGRESS_EVERY` bytes.
 
     Returns:
         The :class:`ImageBreakdown`.
@@ -392,7 +382,7 @@ def forget_breakdowns() -> None:
 
 
 def breakdown_of(tag: str, export: ImageExport) -> ImageBreakdown:
-    """The :class:`ImageBreakdown` of an export read by :func:`helpers.archive.read_export`."""
+    """The :class:`ImageBreakdown` of an export read by :func:`helpers.image.archive.read_export`."""
     ordered = export.layers
     instructions = [clean_created_by(entry.get("created_by", ""))
                     for entry in export.config.get("history") or []

@@ -1,6 +1,6 @@
 """Show figures and tables in a notebook without touching pyplot's global state.
 
-Charts are plain ``matplotlib.figure.Figure`` objects (see :mod:`helpers.charts`); this turns
+Charts are plain ``matplotlib.figure.Figure`` objects (see :mod:`helpers.ui.charts`); this turns
 them into PNG output that renders in JupyterLab, in nbclient-executed notebooks and on GitHub,
 and closes nothing global because nothing global was opened.
 """

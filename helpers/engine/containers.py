@@ -19,9 +19,9 @@ from typing import Iterator
 import docker
 from docker.errors import APIError, ImageNotFound, NotFound
 
-from .config import image_tag, kit_labels
-from .engine import ENGINE_LOST_ERRORS, engine_host, publish_address
-from .errors import KitError, RunError
+from ..config import image_tag, kit_labels
+from ..errors import KitError, RunError
+from .connect import ENGINE_LOST_ERRORS, engine_host, publish_address
 
 #: Seconds a container gets to answer its health endpoint.
 HEALTH_TIMEOUT = 20.0
@@ -191,7 +191,7 @@ def wait_healthy(running_container: RunningContainer, path: str = "/health",
 
 
 def exit_hint(exit_code: int | None, logs: str) -> str:
-    """A first hint for a container that exited; helpers.diagnose refines it."""
+    """A first hint for a container that exited; helpers.grading.mistakes refines it."""
     text = logs.lower()
     if "exec format error" in text:
         return "The binary was built for another CPU/OS: check GOOS/GOARCH."

@@ -4,7 +4,7 @@ Every mistake in the kit's list of classic learner mistakes has an id, a title, 
 the one-line *fix*. A detector looks at the :class:`Evidence` gathered by the checks — the
 parsed Dockerfile, the build error, the container's exit code and logs, the image's files,
 configuration and ELF headers — and says *what happened* in this learner's case, or ``None``.
-A failing check lists the diagnoses that explain it (see ``RELATED`` in helpers.checks).
+A failing check lists the diagnoses that explain it (see ``RELATED`` in helpers.grading.checks).
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Callable
 
-from . import dockerfile as df
-from .errors import BuildError, KitError, RunError
-from .image_facts import CaBundle, ElfFacts, ImageConfig
+from .. import dockerfile as df
+from ..errors import BuildError, KitError, RunError
+from ..image import CaBundle, ElfFacts, ImageConfig
 
 #: Go's Linux CA bundle locations are in image_facts; shells a HEALTHCHECK may need.
 SHELL_TOOLS = ("curl", "wget", "sh", "bash", "/bin/sh")
