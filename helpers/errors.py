@@ -68,6 +68,39 @@ class RunError(KitError):
         self.logs = logs
 
 
+#: The hint for an image that is not on the engine (the build cells and the CLI make them).
+BUILD_IT_FIRST = "Build it first (the build cell above, or `python -m helpers demo`)."
+
+
+def missing_image(name: str) -> KitError:
+    """The one "no such image" error, whichever call found the image missing."""
+    return KitError(f"There is no image {name!r} on this engine.", BUILD_IT_FIRST)
+
+
+def engine_error(exc: BaseException, doing: str) -> KitError:
+    """The one translation of an SDK error met while ``doing`` something with the engine.
+
+    ``doing`` completes "while ...", e.g. ``"exporting 'web'"``. ``ImageNotFound`` has no
+    subject here, so callers that know the image name raise :func:`missing_image` first.
+    Other errors pass through unchanged (re-raised by the caller).
+
+    Returns:
+        A KitError: the engine refused (``APIError``), or the connection broke
+        (``requests``' errors: the engine stopped or the stream was cut).
+    """
+    from docker.errors import APIError  # docker loads only when an engine error happens
+    from requests.exceptions import RequestException
+
+    if isinstance(exc, APIError):
+        return KitError(f"The engine refused while {doing}: {exc.explanation or exc}",
+                        "Check the engine is healthy (`docker info`), then retry.")
+    if isinstance(exc, RequestException):
+        return KitError(f"The connection to the engine broke while {doing}: {exc}",
+                        "Check the engine is still running (`docker info`), then retry.")
+    return KitError(f"Unexpected error while {doing}: {exc}", "Retry; if it persists, "
+                    "restart the engine.")
+
+
 class Interrupted(KitError):
     """The learner pressed Stop (Ctrl-C) while the kit was building or running something.
 

@@ -20,7 +20,7 @@ import docker
 from docker.errors import APIError, ImageNotFound, NotFound
 
 from ..config import image_tag, kit_labels
-from ..errors import KitError, RunError
+from ..errors import KitError, RunError, missing_image
 from .connect import ENGINE_LOST_ERRORS, engine_host, publish_address
 
 #: Seconds a container gets to answer its health endpoint.
@@ -95,8 +95,7 @@ def running(client: docker.DockerClient, image: str, *, container_port: int = 80
                 **run_kwargs)
             container.start()
         except ImageNotFound:
-            raise KitError(f"There is no image {image!r} to run.",
-                           "Build it first.") from None
+            raise missing_image(image) from None
         except APIError as exc:
             raise start_error(image, host_port, exc) from None
         container.reload()

@@ -35,7 +35,7 @@ from elftools.elf.elffile import ELFFile
 from requests.exceptions import RequestException
 
 from ..config import MB, image_tag, kit_labels
-from ..errors import KitError
+from ..errors import KitError, engine_error, missing_image
 from .layers import get_image
 
 # ---------------------------------------------------------------------------------------------
@@ -59,14 +59,9 @@ def _created_container(client: docker.DockerClient, image: str) -> Iterator[obje
                 name=image_tag(f"kit-inspect-{uuid.uuid4().hex[:8]}"),
                 network_disabled=True)
         except ImageNotFound:
-            raise KitError(f"There is no image {image!r} on this engine.",
-                           "Build it first (the build cell above, or "
-                           "`python -m helpers demo`).") from None
+            raise missing_image(image) from None
         except APIError as exc:
-            raise KitError(f"The engine could not create a container of {image!r}: "
-                           f"{exc.explanation or exc}",
-                           "Check the engine is healthy (`docker info`), then retry.") \
-                from None
+            raise engine_error(exc, f"creating a container of {image!r}") from None
         yield container
     finally:
         if container is not None:
@@ -105,9 +100,7 @@ def _fetch(container, path: str, max_bytes: int) -> tuple[str, bytes | str] | No
     except NotFound:
         return None
     except APIError as exc:
-        raise KitError(f"The engine could not read {path} from the image: "
-                       f"{exc.explanation or exc}",
-                       "Check the engine is healthy (`docker info`), then retry.") from None
+        raise engine_error(exc, f"reading {path} from the image") from None
     try:
         if stat and int(stat.get("mode") or 0) & (1 << 27) == 0 \
                 and int(stat.get("size") or 0) > max_bytes:  # 1<<27: Go's os.ModeSymlink
@@ -136,9 +129,7 @@ def _fetch(container, path: str, max_bytes: int) -> tuple[str, bytes | str] | No
         raise KitError(f"The engine sent a damaged archive for {path}: {exc}",
                        "Retry; if it persists, restart the engine.") from None
     except RequestException as exc:
-        raise KitError(f"The connection to the engine broke while reading {path}: {exc}",
-                       "Check the engine is still running (`docker info`), then retry.") \
-            from None
+        raise engine_error(exc, f"reading {path}") from None
     finally:
         close = getattr(chunks, "close", None)
         if close is not None:

@@ -53,7 +53,7 @@ from requests.exceptions import RequestException
 
 from ..config import MB
 from ..engine.probe import image_store
-from ..errors import KitError
+from ..errors import KitError, engine_error, missing_image
 from .archive import ArchiveError, ImageExport, merge, read_export
 
 
@@ -86,9 +86,7 @@ def get_image(client: docker.DockerClient, tag: str):
     try:
         return client.images.get(tag)
     except ImageNotFound:
-        raise KitError(f"There is no image {tag!r} on this engine.",
-                       "Build it first (the build cell above, or `python -m helpers demo`).") \
-            from None
+        raise missing_image(tag) from None
 
 
 def summarize(client: docker.DockerClient, tag: str) -> ImageSummary:
@@ -352,9 +350,7 @@ def file_breakdown(client: docker.DockerClient, tag: str,
                        f"there is free disk space and that `docker save {tag} > /dev/null` "
                        "works.") from None
     except RequestException as exc:
-        raise KitError(f"The connection to the engine broke while exporting {tag!r}: {exc}",
-                       "Check the engine is still running (`docker info`), then retry.") \
-            from None
+        raise engine_error(exc, f"exporting {tag!r}") from None
     except ArchiveError as exc:
         raise KitError(f"The export the engine sent for {tag!r} cannot be read: {exc}.",
                        f"Retry; if it persists, `docker save {tag} | tar -t` shows what the "
