@@ -51,8 +51,11 @@ bench: setup engines
 	$(PYTHON) benchmarks/bench_notebooks.py --json out/bench-notebooks.json
 	$(PYTHON) benchmarks/bench_cache.py --json out/bench-cache.json
 
+# LAB_ARGS goes to JupyterLab, e.g. `make lab LAB_ARGS="--ip=0.0.0.0 --port=8888"` on a remote
+# machine; scripts/lab.sh adds --allow-root for root.
+LAB_ARGS ?=
 lab: $(STAMP) engine
-	$(VENV)/bin/jupyter lab notebooks/
+	JUPYTER=$(VENV)/bin/jupyter LAB_ARGS='$(LAB_ARGS)' scripts/lab.sh
 
 reset: $(STAMP)
 	$(PYTHON) -m helpers reset
