@@ -47,6 +47,18 @@ def session_processes(sid: int) -> list[int]:
     return alive
 
 
+def answer(url: str, token: str, within: float = 15) -> requests.Response:
+    """The server's answer at ``url``; the URL can be printed a moment before it accepts."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            return requests.get(url, params={"token": token}, timeout=10)
+        except requests.ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 def test_make_lab_serves_jupyterlab_from_a_fresh_clone(fresh_clone, tmp_path):
     venv = Path(sys.prefix)
     port = closed_port()
@@ -74,8 +86,7 @@ def test_make_lab_serves_jupyterlab_from_a_fresh_clone(fresh_clone, tmp_path):
         assert int(url_port) == port                        # LAB_ARGS reached JupyterLab
         if os.geteuid() == 0:
             assert any("--allow-root" in line for line in printed)
-        status = requests.get(url.split("/lab?")[0] + "/api/status",
-                              params={"token": token}, timeout=10)
+        status = answer(url.split("/lab?")[0] + "/api/status", token)
         assert status.status_code == 200 and "started" in status.json()
         print("\n".join(printed[:12]))                      # quoted in the closing note
     finally:
