@@ -11,9 +11,7 @@ and the full log. A failing build raises :class:`~helpers.errors.BuildError` nam
 from __future__ import annotations
 
 import re
-import time
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Callable
 
@@ -22,7 +20,7 @@ from docker.errors import APIError, DockerException
 
 from ..config import MANAGED_LABEL, kit_labels
 from ..engine import ENGINE_LOST_ERRORS, engine_lost
-from ..errors import BuildError, KitError
+from ..errors import BuildError
 from .events import BuildEvent, BuildResult, EventHandler, StepResult, hint_for_build_error
 
 #: A step starts: Docker's classic builder writes ``Step 3/9 : COPY . .``, Podman's (buildah)
