@@ -13,7 +13,7 @@ the default socket), and the side engines of the test suite, started here and st
 Two measurements, each run in a fresh subprocess so that its peak RSS is its own:
 
 * ``save``: ``client.api.get_image(tag, chunk_size=1 MiB)`` read to the end and discarded.
-* ``breakdown``: :func:`helpers.image.layers.file_breakdown` of the same image.
+* ``breakdown``: :func:`helpers.image.file_breakdown` of the same image.
 
 They alternate (save, breakdown, save, breakdown, ...) after one untimed warm-up ``save``.
 Seconds are timed inside the child around the operation only (interpreter start-up and
@@ -53,7 +53,7 @@ def child(mode: str, tag: str) -> None:
     import resource
 
     from helpers import engine
-    from helpers.image.layers import SAVE_CHUNK_SIZE, file_breakdown
+    from helpers.image import SAVE_CHUNK_SIZE, file_breakdown
 
     client = engine.connect()
     figures: dict = {"mode": mode}

@@ -257,7 +257,7 @@ def _normalize(name: str) -> str:
     return "" if name in ("", ".") else "/" + name
 
 
-def _add_entry(table: LayerTable, name: str, kind: bytes, size: int, linkname: str) -> None:
+def _add_entry(table: LayerTable, name: str, kind: bytes, size: int) -> None:
     """Record one member of a layer tar (whiteouts turned into deletions)."""
     path = _normalize(name)
     if not path:
@@ -282,8 +282,8 @@ def _add_entry(table: LayerTable, name: str, kind: bytes, size: int, linkname: s
 def _read_layer(stream: TarStream, end: int | None) -> LayerTable:
     """Walk the layer tar at ``stream`` (up to offset ``end``), skipping contents."""
     table = LayerTable()
-    for name, kind, size, linkname in _walk(stream, end):
-        _add_entry(table, name, kind, size, linkname)
+    for name, kind, size, _ in _walk(stream, end):
+        _add_entry(table, name, kind, size)
     return table
 
 
@@ -360,14 +360,12 @@ class ImageExport:
         layout: ``"docker-archive"`` (``<id>/layer.tar``), ``"oci"`` (``blobs/sha256/``)
             or ``"podman"`` (``<digest>.tar`` with links to it).
         compression: How many layers were stored as ``"tar"``, ``"gzip"`` or ``"zstd"``.
-        archive_bytes: Bytes of the export read from the engine.
     """
 
     layers: list[LayerTable]
     config: dict
     layout: str
     compression: dict[str, int] = field(default_factory=dict)
-    archive_bytes: int = 0
 
 
 def read_export(chunks: Iterable[bytes],
@@ -427,7 +425,7 @@ def read_export(chunks: Iterable[bytes],
         layout = "podman"
     else:
         layout = "docker-archive"
-    return ImageExport(ordered, config, layout, compression, stream.bytes_read)
+    return ImageExport(ordered, config, layout, compression)
 
 
 def _member_name(name: str) -> str:

@@ -26,7 +26,7 @@ from helpers import engine
 from helpers.grading.checks import REQUIRED, run_checks
 from helpers.config import OPTIMIZED_TAG, SOLUTIONS_DIR, EXERCISE_DIR, image_tag
 from helpers.course import Course
-from helpers.image.layers import ImageSummary
+from helpers.image import ImageSummary
 from tests.second_engine import SecondEngine, SecondEngineError
 
 pytestmark = pytest.mark.engine

@@ -18,10 +18,10 @@ import pytest
 
 from helpers import engine
 from helpers.build import build_image, choose_backend
-from helpers.engine import engine_kind
+from helpers.engine import engine_kind, image_store
 from helpers.grading.checks import run_checks
 from helpers.config import EXERCISE_DIR, REPO_ROOT, SOLUTIONS_DIR, image_tag
-from helpers.image.layers import file_breakdown, image_store
+from helpers.image import file_breakdown
 from helpers.engine.reset import reset
 from tests.engine_matrix import MAIN_ENGINE_ID
 from tests.integration.test_checks import FIXTURES, MISTAKES, SOLUTIONS

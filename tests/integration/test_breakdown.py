@@ -9,7 +9,7 @@ import pytest
 
 from helpers.config import MB
 from helpers.errors import KitError
-from helpers.image.layers import category_sizes, directory_sizes, file_breakdown, summarize
+from helpers.image import category_sizes, directory_sizes, file_breakdown, summarize
 
 
 def test_optimized_holds_exactly_the_ca_bundle_and_the_binary(client, optimized):

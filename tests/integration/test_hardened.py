@@ -7,8 +7,8 @@ single-stage image (the control that shows the probe can tell the difference).
 
 from __future__ import annotations
 
-from helpers.image.facts import image_config
-from helpers.image.layers import file_breakdown
+from helpers.image import image_config
+from helpers.image import file_breakdown
 from helpers.engine.containers import HARDENED_RUN, check_health, running, wait_healthy
 
 SHELLS = {"sh", "bash", "ash", "dash", "busybox"}

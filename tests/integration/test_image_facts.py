@@ -1,4 +1,4 @@
-"""helpers.image.facts on the two real images of the exercise (built by conftest's fixtures)."""
+"""helpers.image (files, ELF, CA bundle, run config) on the two real images of the exercise."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import pytest
 from docker.models.containers import ContainerCollection
 
 from helpers.config import MANAGED_LABEL, NAMESPACE_LABEL
-from helpers.image.facts import (elf_facts, find_ca_bundle, image_config, parse_ca_bundle,
+from helpers.image import (elf_facts, find_ca_bundle, image_config, parse_ca_bundle,
                                  read_file)
-from helpers.image.layers import file_breakdown
+from helpers.image import file_breakdown
 
 HOST_GOARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64",
                "arm64": "arm64"}.get(platform.machine().lower(), platform.machine())

@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 from helpers.config import MB, image_tag, OPTIMIZED_TAG
-from helpers.image.layers import history_frame, summarize
+from helpers.image import history_frame, summarize
 from helpers.engine.containers import check_health, running, wait_healthy
 
 

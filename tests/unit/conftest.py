@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpers.image.layers import forget_breakdowns
+from helpers.image import forget_breakdowns
 
 
 @pytest.fixture(autouse=True)
