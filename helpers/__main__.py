@@ -9,6 +9,10 @@ Commands:
 
 Errors the kit knows about print two lines (what happened, then a hint) and exit 1; Ctrl-C
 exits 130 after cleaning up. No traceback walls.
+
+Each command imports what it needs when it runs: ``--help`` loads no Docker SDK, and only
+``demo`` loads matplotlib (its chart); no command loads ipywidgets
+(``tests/unit/test_cli.py`` checks this).
 """
 
 from __future__ import annotations
@@ -18,13 +22,13 @@ import json
 import sys
 from pathlib import Path
 
-from . import demo, engine
-from .engine.reset import reset
 from .errors import BuildError, EngineUnavailable, KitError
-from .ui.progress import TerminalProgress
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from . import demo, engine  # demo draws its chart: matplotlib for this command only
+    from .ui.progress import TerminalProgress
+
     client = engine.connect()
     try:
         results = demo.run_demo(
@@ -49,11 +53,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     every image check reports ``skip`` with the reason; the exit code is then 1 only if a
     required check fails, since a skip is "not measured here", not a failure.
     """
-    from .grading.checks import (  # the other commands do not need them
-        run_checks,
-        run_static_checks,
-    )
-    from .ui.widgets import check_report_text
+    from . import engine
+    from .grading.checks import run_checks, run_static_checks
+    from .grading.report import check_report_text
+    from .ui.progress import TerminalProgress
 
     # Like `docker build -f`: relative to the current folder; else try inside the context.
     dockerfile = Path(args.dockerfile)
@@ -88,7 +91,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_record(args: argparse.Namespace) -> int:
-    from . import recorded
+    from . import engine, recorded
+    from .ui.progress import TerminalProgress
 
     client = engine.connect()
     try:
@@ -104,6 +108,8 @@ def cmd_record(args: argparse.Namespace) -> int:
 
 
 def cmd_probe(args: argparse.Namespace) -> int:
+    from . import engine
+
     info = engine.probe()
     if args.json:
         print(json.dumps(info.__dict__, indent=2))
@@ -117,6 +123,9 @@ def cmd_probe(args: argparse.Namespace) -> int:
 
 
 def cmd_reset(args: argparse.Namespace) -> int:
+    from . import engine
+    from .engine.reset import reset
+
     client = engine.connect()
     try:
         report = reset(client, all_namespaces=args.all, images=not args.keep_images)
@@ -164,9 +173,11 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    args = parser().parse_args(argv)  # --help and usage errors exit here, before any SDK
+    from .engine import engine_errors
+
     try:
-        with engine.engine_errors():
+        with engine_errors():
             return args.func(args)
     except BuildError as exc:
         tail = "\n".join(exc.log[-8:])

@@ -1,42 +1,35 @@
 """Self-checks: one result per success criterion of the exercise, measured on the real image.
 
-Each check returns a :class:`CheckResult` with ``status`` ``pass``, ``fail`` or ``skip`` (skip
-only when the thing cannot be measured here, e.g. no engine — never a silent pass), a message
-that leads with what is wrong, and a hint; a failing check names the classic mistakes
-(:mod:`helpers.grading.mistakes`) that explain it. Static facts come from the Dockerfile
-(:mod:`helpers.dockerfile`), dynamic facts from the built image (:mod:`helpers.image.facts`,
-:mod:`helpers.image.layers`), the running container (:mod:`helpers.engine.containers`) and a real rebuild after a
-source edit in a temporary copy of the context (the learner's files are never modified).
+Each check is a function of :class:`~helpers.grading.evidence.Facts` returning a
+:class:`~helpers.grading.report.CheckResult` with ``status`` ``pass``, ``fail`` or ``skip``
+(skip only when the thing cannot be measured here, e.g. no engine — never a silent pass), a
+message that leads with what is wrong, and a hint; a failing check names the classic mistakes
+(:mod:`helpers.grading.mistakes`) that explain it. The facts are gathered by
+:mod:`helpers.grading.evidence` (the Dockerfile, the built image, the running container and a
+real rebuild after a source edit in a temporary copy of the context); this module only judges.
 
 Required ids: size, only-binary, ca-certs, runs, multi-stage, dep-cache, static-binary,
 base-images. Advice ids (shown, not required): non-root, healthcheck, dockerignore, lint.
+
+``Facts``, ``CheckReport`` and ``CheckResult`` are importable from here too, as before the
+split (``from helpers.grading.checks import CheckReport``).
 """
 
 from __future__ import annotations
 
-import json
 import math
-import shutil
-import subprocess
-import sys
-import tempfile
-import uuid
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import docker
-import pandas as pd
 
 from .. import dockerfile as df
-from .. import image
-from ..build import EventHandler, build_image
+from ..build import EventHandler
 from ..config import MB, SIZE_LIMIT_BYTES, image_tag
-from ..engine import ENGINE_LOST_ERRORS, engine_lost, image_store
-from ..engine.containers import check_health
-from ..errors import BuildError, EngineUnavailable, Interrupted, KitError, RunError
-from ..image import engine_size_note, file_breakdown, listed_size
-from .mistakes import MISTAKES_BY_ID, Diagnosis, Evidence, diagnose
+from ..errors import KitError
+from .evidence import MINIMAL_BASES, Facts, gather, read_dockerfile
+from .mistakes import MISTAKES_BY_ID, diagnose
+from .report import CheckReport, CheckResult
 
 REQUIRED = ("size", "only-binary", "ca-certs", "runs", "multi-stage", "dep-cache",
             "static-binary", "base-images")
@@ -61,277 +54,6 @@ RELATED = {
 CA_PREFIXES = ("/etc/ssl/", "/etc/pki/", "/usr/share/ca-certificates/", "/usr/local/share/ca")
 #: Fewer certificates than this in the bundle is not a usable trust store.
 MIN_CA_CERTS = 50
-#: Runtime bases accepted by the base-images check (besides scratch).
-MINIMAL_BASES = ("alpine", "gcr.io/distroless/", "distroless", "busybox",
-                 "cgr.dev/chainguard/static")
-
-
-@dataclass
-class CheckResult:
-    """The outcome of one check."""
-
-    id: str
-    status: str
-    message: str
-    hint: str = ""
-    required: bool = True
-    diagnoses: list[str] = field(default_factory=list)
-
-
-@dataclass
-class CheckReport:
-    """All results for one Dockerfile, plus the evidence they came from."""
-
-    results: list[CheckResult]
-    diagnoses: list[Diagnosis]
-    tag: str = ""
-    recorded: bool = False
-
-    @property
-    def passed(self) -> bool:
-        """True iff every required check passes."""
-        return all(r.status == "pass" for r in self.results if r.required)
-
-    def get(self, check_id: str) -> CheckResult:
-        return next(r for r in self.results if r.id == check_id)
-
-    def failing(self) -> list[str]:
-        return [r.id for r in self.results if r.status == "fail"]
-
-    def to_json(self) -> dict:
-        """``{"passed": bool, "checks": [{"id", "status", "message", "hint"}, ...]}``."""
-        return {"passed": self.passed,
-                "checks": [{"id": r.id, "status": r.status, "message": r.message,
-                            "hint": r.hint, "required": r.required,
-                            "diagnoses": r.diagnoses} for r in self.results],
-                "diagnoses": [asdict(d) for d in self.diagnoses]}
-
-    def table(self) -> pd.DataFrame:
-        """Failures first, then skips, then passes; message and hint side by side."""
-        order = {"fail": 0, "skip": 1, "pass": 2}
-        rows = sorted(self.results, key=lambda r: (order[r.status], not r.required))
-        return pd.DataFrame([{"check": r.id + ("" if r.required else " (advice)"),
-                              "status": r.status.upper(), "message": r.message,
-                              "hint": r.hint} for r in rows])
-
-
-# --------------------------------------------------------------------------------------------
-# Gathering evidence
-# --------------------------------------------------------------------------------------------
-@dataclass
-class Facts:
-    """What was measured; fields stay None when they could not be measured.
-
-    ``unmeasured`` maps a fact (``"breakdown"``, ``"config"``, ``"elf"``, ``"ca"``,
-    ``"health"``, ``"dep-cache"``) to why the kit could not obtain it (an export it cannot
-    read, an engine that stopped answering...): the checks that need that fact report
-    ``skip`` with the reason, the others are still measured.
-    """
-
-    evidence: Evidence
-    dockerfile: Path
-    context: Path
-    tag: str
-    size_bytes: int | None = None         # uncompressed bytes of the image's layers
-    engine_size_bytes: int | None = None  # what `docker images` shows on this engine
-    engine_size_note: str = ""            # what the engine's figure counts, on its store
-    base_layers: int = 0
-    added_files: dict[str, int] | None = None
-    health_ok: bool | None = None
-    health_status: int | None = None
-    dep_cache: tuple[str, str] | None = None  # (status, message) of the real rebuild
-    lint: list[dict] | None = None
-    no_engine: str = ""  # why nothing dynamic could be measured (engine-less mode)
-    unmeasured: dict[str, str] = field(default_factory=dict)
-    healthcheck_dropped: int | None = None  # line of a HEALTHCHECK the image lost
-
-
-def restore_healthcheck(config: image.ImageConfig, model: df.DockerfileModel
-                        ) -> int | None:
-    """Put back a HEALTHCHECK the Dockerfile declares but the image lost; return its line.
-
-    Podman builds OCI images by default, whose config has no HEALTHCHECK field, so the
-    engine drops it: the learner's HEALTHCHECK is then judged (and diagnosed) as written.
-    """
-    declared = df.healthcheck_commands(model)
-    if config.healthcheck or declared is None or declared.arguments == ["NONE"]:
-        return None
-    if declared.exec_form:
-        config.healthcheck = ["CMD", *declared.arguments]
-    else:
-        config.healthcheck = ["CMD-SHELL", " ".join(declared.arguments)]
-    return declared.line
-
-
-def _measure(facts: Facts, fact: str, function: Callable, *args, **kwargs):
-    """``function(*args)``, or None with the reason in ``facts.unmeasured[fact]``.
-
-    A check must end in a verdict, never a traceback: any failure while gathering one fact
-    (the kit's or the engine's) is kept as that fact's reason. Ctrl-C still stops the check.
-    """
-    try:
-        return function(*args, **kwargs)
-    except Interrupted:
-        raise
-    except KitError as exc:
-        facts.unmeasured[fact] = exc.message
-    except ENGINE_LOST_ERRORS as exc:
-        facts.unmeasured[fact] = engine_lost(exc).message
-    except Exception as exc:  # a bug or an engine quirk: say what, measure the rest
-        facts.unmeasured[fact] = (f"the kit failed while measuring it ({type(exc).__name__}: "
-                                  f"{str(exc).splitlines()[0] if str(exc) else ''}); "
-                                  "please report this")
-    return None
-
-
-def gather(client: docker.DockerClient, context: Path, dockerfile: Path, tag: str,
-           on_event: EventHandler | None = None, dep_cache_rebuild: bool = True,
-           backend: str = "auto") -> Facts:
-    """Parse, build, inspect, run and rebuild; every failure is recorded, none raised.
-
-    Each fact is measured on its own (:func:`_measure`): a failed export still lets the
-    run and the rebuild be measured, a failed run still lets the files be listed.
-    """
-    ev = Evidence(dockerignore=(context / ".dockerignore").is_file())
-    facts = Facts(ev, dockerfile, context, tag)
-    try:
-        ev.model = df.parse(dockerfile)
-    except KitError as exc:
-        ev.parse_error = exc
-    facts.lint = run_hadolint(dockerfile)
-    try:
-        built = build_image(client, context, tag, dockerfile, on_event=on_event,
-                            backend=backend)
-    except BuildError as exc:
-        ev.build_error = exc
-        return facts
-    ev.engine_arch = _measure(facts, "engine", _engine_arch, client)
-    ev.config = _measure(facts, "config", image.image_config, client, tag)
-    if ev.config is not None and ev.model is not None:
-        facts.healthcheck_dropped = restore_healthcheck(ev.config, ev.model)
-    breakdown = _measure(facts, "breakdown", file_breakdown, client, tag)
-    store = _measure(facts, "engine", image_store, client) or ""
-    if ev.config is not None:
-        facts.engine_size_bytes = _measure(facts, "engine", listed_size, client,
-                                           client.images.get(tag))
-        facts.engine_size_note = engine_size_note(store)
-    if breakdown is not None:
-        facts.size_bytes = breakdown.total_bytes
-        ev.files = set(breakdown.files["path"])
-        facts.base_layers = _base_layer_count(client, ev.model)
-        added = breakdown.files[breakdown.files["layer"] > facts.base_layers]
-        facts.added_files = dict(zip(added["path"], added["size_bytes"]))
-    if ev.config is not None and ev.files is not None:
-        program = ev.config.program_path(ev.files)
-        if program and program in ev.files:
-            data = _measure(facts, "elf", image.read_file, client, tag, program)
-            if data is not None:
-                ev.elf = _measure(facts, "elf", image.elf_facts, data, program)
-        ev.ca = _measure(facts, "ca", image.find_ca_bundle, client, tag, ev.files)
-    try:
-        health = check_health(client, tag)
-        facts.health_ok, facts.health_status = health.healthy, health.status_code
-        ev.health_ca_roots = health.ca_roots
-    except RunError as exc:
-        ev.run_error, facts.health_ok = exc, False
-    except Interrupted:
-        raise
-    except EngineUnavailable as exc:
-        facts.unmeasured["health"] = exc.message
-    except KitError as exc:
-        ev.start_error, facts.health_ok = exc.message, False
-    except Exception as exc:  # noqa: BLE001 - same contract as _measure
-        _measure(facts, "health", _reraise, exc)
-    if dep_cache_rebuild:
-        facts.dep_cache = _measure(facts, "dep-cache", rebuild_after_edit, client, context,
-                                   dockerfile, tag, built.backend)
-    return facts
-
-
-def _reraise(exc: BaseException):
-    raise exc
-
-
-def _engine_arch(client: docker.DockerClient) -> str:
-    arch = client.version().get("Arch", "")
-    return {"x86_64": "amd64", "aarch64": "arm64"}.get(arch, arch)
-
-
-def _base_layer_count(client: docker.DockerClient, model: df.DockerfileModel | None) -> int:
-    """Layers of the final stage's base image when it is a minimal runtime base, else 0.
-
-    Files of a minimal base (alpine, distroless) are not the learner's doing, so only-binary
-    looks at the layers above it; a toolchain or unknown base counts in full.
-    """
-    if model is None:
-        return 0
-    stage = model.final
-    if stage.base_stage is not None or not stage.base.startswith(MINIMAL_BASES):
-        return 0
-    try:
-        return len(client.images.get(stage.base).attrs["RootFS"]["Layers"])
-    except (docker.errors.ImageNotFound, KeyError):
-        return 0
-
-
-def rebuild_after_edit(client: docker.DockerClient, context: Path, dockerfile: Path,
-                       tag: str, backend: str = "classic") -> tuple[str, str]:
-    """Edit a Go source in a temporary copy of the context, rebuild, inspect the cache.
-
-    Returns:
-        (status, message): ``pass`` if the ``go mod download`` step came from the cache while
-        a later step re-ran; ``fail`` otherwise.
-    """
-    with tempfile.TemporaryDirectory(prefix="kit-depcache-") as tmp:
-        copy = Path(tmp) / "context"
-        shutil.copytree(context, copy, symlinks=True)
-        sources = sorted(copy.rglob("*.go"), key=lambda p: ("_test" in p.name, str(p)))
-        if not sources:
-            return "fail", "No Go source in the context to edit."
-        sources[0].write_text(sources[0].read_text() + f"\n// cache probe {uuid.uuid4()}\n")
-        inside = dockerfile.resolve()
-        try:
-            relative = inside.relative_to(context.resolve())
-            target_dockerfile = copy / relative
-        except ValueError:
-            target_dockerfile = inside
-        probe_tag = f"{tag}-depcache-probe"
-        try:
-            rebuilt = build_image(client, copy, probe_tag, target_dockerfile, backend=backend)
-        except BuildError as exc:
-            return "fail", f"The rebuild after a source edit failed: {exc.message}"
-        finally:
-            try:
-                client.images.remove(probe_tag)  # and its private parents
-            except docker.errors.APIError:
-                pass
-    if not rebuilt.steps:  # an engine whose build log the kit cannot read: never a FAIL
-        return "skip", ("Not measured: this engine's build output names no steps, so the kit "
-                        "cannot tell which came from the cache.")
-    downloads = [s for s in rebuilt.steps if "go mod download" in s.instruction]
-    if not downloads:
-        return "fail", "There is no `go mod download` step to reuse."
-    reran = [s for s in rebuilt.steps if not s.cached and not s.instruction.startswith("FROM")]
-    if not all(s.cached for s in downloads):
-        return "fail", ("After editing a .go file the `go mod download` step ran again "
-                        "instead of coming from the cache.")
-    if not reran:
-        return "fail", "After editing a .go file nothing was rebuilt: is the source copied?"
-    return "pass", (f"After editing {sources[0].relative_to(copy)} the download step came from "
-                    f"the cache; {len(reran)} later step(s) re-ran.")
-
-
-def run_hadolint(dockerfile: Path) -> list[dict] | None:
-    """hadolint's findings as dicts (code, level, line, message), or None if it is missing."""
-    binary = shutil.which("hadolint") or str(Path(sys.executable).parent / "hadolint")
-    if not Path(binary).exists():
-        return None
-    try:
-        done = subprocess.run([binary, "--no-fail", "--format", "json", str(dockerfile)],
-                              capture_output=True, text=True, timeout=60)
-        return json.loads(done.stdout or "[]")
-    except (OSError, subprocess.TimeoutExpired, ValueError):
-        return None
 
 
 # --------------------------------------------------------------------------------------------
@@ -399,7 +121,8 @@ def check_only_binary(facts: Facts) -> CheckResult:
     # Biggest first: the files that explain the size are the ones worth naming.
     extra = sorted((p for p in facts.added_files if p != program and not _is_ca_material(p)),
                    key=lambda p: (-facts.added_files[p], p))
-    base = "" if facts.base_layers == 0 else f" (on top of the base image's {facts.base_layers} layer(s))"
+    base = ("" if facts.base_layers == 0
+            else f" (on top of the base image's {facts.base_layers} layer(s))")
     if not extra and program in facts.added_files:
         return CheckResult("only-binary", "pass",
                            f"Your Dockerfile adds {len(facts.added_files)} file(s){base}: "
@@ -691,14 +414,7 @@ def run_static_checks(context: str | Path, dockerfile: str | Path,
     dockerfile = Path(dockerfile)
     if not dockerfile.is_absolute():
         dockerfile = context / dockerfile
-    ev = Evidence(dockerignore=(context / ".dockerignore").is_file())
-    facts = Facts(ev, dockerfile, context, "", no_engine=reason)
-    try:
-        ev.model = df.parse(dockerfile)
-    except KitError as exc:
-        ev.parse_error = exc
-    facts.lint = run_hadolint(dockerfile)
-    return evaluate(facts)
+    return evaluate(read_dockerfile(context, dockerfile, "", no_engine=reason))
 
 
 def run_checks(client: docker.DockerClient, context: str | Path, dockerfile: str | Path,

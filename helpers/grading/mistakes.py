@@ -1,9 +1,10 @@
 """The classic learner mistakes, recognised from evidence, each with a targeted hint.
 
-Every mistake in the kit's list of classic learner mistakes has an id, a title, the *why* (what really goes wrong) and
-the one-line *fix*. A detector looks at the :class:`Evidence` gathered by the checks — the
-parsed Dockerfile, the build error, the container's exit code and logs, the image's files,
-configuration and ELF headers — and says *what happened* in this learner's case, or ``None``.
+Every mistake in the kit's list of classic learner mistakes has an id, a title, the *why*
+(what really goes wrong) and the one-line *fix*. A detector looks at the :class:`Evidence`
+gathered by :mod:`helpers.grading.evidence` — the parsed Dockerfile, the build error, the
+container's exit code and logs, the image's files, configuration and ELF headers — and says
+*what happened* in this learner's case, or ``None``.
 A failing check lists the diagnoses that explain it (see ``RELATED`` in helpers.grading.checks).
 """
 
@@ -17,7 +18,7 @@ from .. import dockerfile as df
 from ..errors import BuildError, KitError, RunError
 from ..image import CaBundle, ElfFacts, ImageConfig
 
-#: Go's Linux CA bundle locations are in image_facts; shells a HEALTHCHECK may need.
+#: Go's Linux CA bundle locations are in helpers.image.certs; shells a HEALTHCHECK may need.
 SHELL_TOOLS = ("curl", "wget", "sh", "bash", "/bin/sh")
 
 

@@ -511,15 +511,7 @@ def binary_sizes(results, title: str = "Go server binary size by build flags") -
     Raises:
         ValueError: No rows, or a frame lacks a required column.
     """
-    if not isinstance(results, pd.DataFrame):
-        from ..lessons.goflags import results_frame
-
-        results = results_frame(list(results))
-    _check_columns(results, ("variant", "size_bytes", "static"), "results")
-    labels = [str(label) for label in results["variant"].to_list()]
-    sizes = [None if pd.isna(size) else int(size) for size in results["size_bytes"].to_list()]
-    static = [None if size is None else bool(flag)
-              for size, flag in zip(sizes, results["static"].to_list())]
+    labels, sizes, static = _binary_rows(results)
     base = sizes[0] if sizes[0] else None
     values = [0.0 if size is None else size / MB for size in sizes]
     fig = Figure(figsize=(10, 1.9 + 0.55 * len(labels)), layout="constrained")
@@ -535,14 +527,8 @@ def binary_sizes(results, title: str = "Go server binary size by build flags") -
     if base:
         ax.axvline(base / MB, color="#34495e", linestyle="--", linewidth=1)
     for y, size, value in zip(ypos, sizes, values):
-        if size is None:
-            text = "build failed"
-        elif base:
-            text = f"{human_bytes(size)}, {100 * size / base:.1f}% of {labels[0]}"
-        else:
-            text = human_bytes(size)
-        ax.annotate(text, xy=(value, y), xytext=(5, 0), textcoords="offset points",
-                    va="center", ha="left", fontsize=NOTE_SIZE,
+        ax.annotate(_binary_note(size, base, labels[0]), xy=(value, y), xytext=(5, 0),
+                    textcoords="offset points", va="center", ha="left", fontsize=NOTE_SIZE,
                     bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5,
                           "alpha": 0.85})
     ax.tick_params(axis="x", labelsize=TICK_SIZE)
@@ -550,13 +536,42 @@ def binary_sizes(results, title: str = "Go server binary size by build flags") -
     ax.set_axisbelow(True)
     ax.set_xlabel("binary size (MB = 10^6 bytes)", fontsize=LABEL_SIZE)
     ax.set_title(title, fontsize=TITLE_SIZE, fontweight="bold")
+    _linking_legend(fig, static)
+    return fig
+
+
+def _binary_rows(results) -> tuple[list[str], list[int | None], list[bool | None]]:
+    """Labels, sizes (None: the build failed) and linking (None: no binary) of each variant."""
+    if not isinstance(results, pd.DataFrame):
+        from ..lessons.goflags import results_frame
+
+        results = results_frame(list(results))
+    _check_columns(results, ("variant", "size_bytes", "static"), "results")
+    labels = [str(label) for label in results["variant"].to_list()]
+    sizes = [None if pd.isna(size) else int(size) for size in results["size_bytes"].to_list()]
+    static = [None if size is None else bool(flag)
+              for size, flag in zip(sizes, results["static"].to_list())]
+    return labels, sizes, static
+
+
+def _binary_note(size: int | None, base: int | None, baseline: str) -> str:
+    """The text beside a bar: its size and share of the baseline, or "build failed"."""
+    if size is None:
+        return "build failed"
+    if base:
+        return f"{human_bytes(size)}, {100 * size / base:.1f}% of {baseline}"
+    return human_bytes(size)
+
+
+def _linking_legend(fig: Figure, static: list[bool | None]) -> None:
+    """One legend entry per linking kind present among the built variants."""
     from matplotlib.patches import Patch
 
+    present = [flag for flag in static if flag is not None]
+    notes = {"static": "no interpreter", "dynamic": "needs ld.so + libc"}
     handles = [Patch(facecolor=LINKING_COLORS[kind], edgecolor="#34495e",
-                     label=f"{kind} ({'no interpreter' if kind == 'static' else 'needs ld.so + libc'})")
-               for kind in ("static", "dynamic")
-               if (kind == "static") in [flag for flag in static if flag is not None]]
+                     label=f"{kind} ({notes[kind]})")
+               for kind in ("static", "dynamic") if (kind == "static") in present]
     if handles:
         fig.legend(handles=handles, loc="outside lower center", ncols=len(handles),
                    fontsize=NOTE_SIZE, frameon=False)
-    return fig

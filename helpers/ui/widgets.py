@@ -8,7 +8,9 @@ Outside an IPython kernel (plain ``python``) everything degrades to printed line
 same formatting as :class:`helpers.ui.progress.TerminalProgress`.
 
 Importing this module touches nothing global: no pyplot (charts are rendered from
-``matplotlib.figure.Figure`` objects to PNG bytes), nothing displayed.
+``matplotlib.figure.Figure`` objects to PNG bytes), nothing displayed. The check report's
+text and table come from :mod:`helpers.grading.report` (the CLI prints the same text); here
+it is only displayed, as HTML or as that text.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from IPython.display import display
 
 from ..build import BuildEvent, BuildResult, StepResult
 from ..errors import BuildError, KitError
+from ..grading.report import CheckReport, check_report_text, verdict
 from .display import figure_png
 from .progress import TerminalProgress, bar, shorten
 
@@ -472,32 +475,9 @@ def show_error(exc: KitError, *, frontend: str = "auto", stream: TextIO | None =
 STATUS_COLORS = {"pass": SUCCESS_COLOR, "fail": ERROR_COLOR, "skip": "#7f8c8d"}
 
 
-def check_report_text(report) -> str:
-    """A CheckReport as text: verdict first, then failures (with hints), skips, passes."""
-    lines = [_verdict(report)]
-    for row in report.table().itertuples(index=False):
-        lines.append(f"{row.status:4}  {row.check:22} {row.message}")
-        if row.status == "FAIL" and row.hint:
-            lines.append(f"      {'':22} hint: {row.hint}")
-    return "\n".join(lines)
-
-
-def _verdict(report) -> str:
-    """One line: passed, failing, or not measurable here (skips are never a pass)."""
-    if report.passed:
-        return "PASSED: every required check passes"
-    failing = report.failing()
-    skipped = [r.id for r in report.results if r.required and r.status == "skip"]
-    if failing:
-        return f"NOT YET: {len(failing)} check(s) fail" + (
-            f", {len(skipped)} required check(s) not measured here" if skipped else "")
-    return f"NOT MEASURED: {len(skipped)} required check(s) need a Docker engine"
-
-
-def check_report_html(report) -> str:
+def check_report_html(report: CheckReport) -> str:
     """A CheckReport as an HTML table: status, check, message and hint, failures first."""
     color = SUCCESS_COLOR if report.passed else ERROR_COLOR
-    verdict = _verdict(report)
     rows = []
     for row in report.table().itertuples(index=False):
         status = row.status.lower()
@@ -511,7 +491,7 @@ def check_report_html(report) -> str:
                      for name in ("status", "check", "what we measured", "hint"))
     return ("<div class='kit-check-report'"
             f" style='border-left:4px solid {color};padding:4px 8px'>"
-            f"<b style='color:{color}'>{verdict}</b>"
+            f"<b style='color:{color}'>{verdict(report)}</b>"
             f"<table><thead><tr>{header}</tr></thead><tbody>" + "".join(rows)
             + "</tbody></table></div>")
 
@@ -520,7 +500,8 @@ def check_report_html(report) -> str:
 CELL = "text-align:left;vertical-align:top"
 
 
-def show_check_report(report, *, frontend: str = "auto", stream: TextIO | None = None) -> None:
+def show_check_report(report: CheckReport, *, frontend: str = "auto",
+                      stream: TextIO | None = None) -> None:
     """Display the pass/fail table (HTML in notebooks, text elsewhere)."""
     text = check_report_text(report)
     if _resolve_frontend(frontend) == "text":
@@ -533,7 +514,7 @@ class CheckMyWork(_Displayable):
     """A "Check my work" button: each click builds and checks, then shows the table.
 
     Args:
-        run: Called on click; returns a :class:`helpers.grading.checks.CheckReport` (it may raise
+        run: Called on click; returns a :class:`helpers.grading.report.CheckReport` (it may raise
             KitError, which is shown with its hint).
         label: The button's text.
     """

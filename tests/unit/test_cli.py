@@ -149,3 +149,46 @@ def test_check_with_a_missing_dockerfile_says_so_before_looking_for_an_engine(ca
     assert cli.main(["check", "--context", str(CONTEXT), "--dockerfile", "nope.Dockerfile"]) == 1
     err = capsys.readouterr().err
     assert "No Dockerfile at" in err and "nope.Dockerfile" in err
+
+
+# --------------------------------------------------------------------------------------------
+# A light CLI: --help, probe and check --json load no drawing library (and --help no SDK)
+# --------------------------------------------------------------------------------------------
+#: Runs ``python -m helpers ARGS`` in-process and, at exit, prints which heavy modules loaded.
+LOADED_AT_EXIT = """
+import atexit, json, runpy, sys
+HEAVY = ("matplotlib", "ipywidgets", "docker", "pandas")
+atexit.register(lambda: print("LOADED " + json.dumps(
+    sorted(name for name in HEAVY if name in sys.modules)), file=sys.stderr))
+runpy.run_module("helpers", run_name="__main__", alter_sys=True)
+"""
+
+
+def loaded_by(*args: str) -> tuple[set[str], subprocess.CompletedProcess]:
+    """The heavy modules ``python -m helpers ARGS`` imported, with no engine answering."""
+    env = {**os.environ, "DOCKER_HOST": f"tcp://127.0.0.1:{closed_port()}"}
+    done = subprocess.run([sys.executable, "-c", LOADED_AT_EXIT, *args], capture_output=True,
+                          text=True, env=env, timeout=60, cwd=REPO)
+    line = [line for line in done.stderr.splitlines() if line.startswith("LOADED ")][-1]
+    return set(json.loads(line.removeprefix("LOADED "))), done
+
+
+def test_help_loads_no_sdk_and_no_drawing_library():
+    loaded, done = loaded_by("--help")
+    assert done.returncode == 0 and "usage: python -m helpers" in done.stdout
+    assert loaded == set()  # no docker SDK, no pandas: --help answers at once
+
+
+@pytest.mark.parametrize("args", [
+    ["probe"], ["probe", "--json"],
+    ["check", "--json", "--context", str(CONTEXT), "--dockerfile", str(SOLUTION)],
+], ids=["probe", "probe-json", "check-json"])
+def test_probe_and_check_load_no_drawing_library(args):
+    loaded, done = loaded_by(*args)
+    assert "Traceback" not in done.stderr
+    assert done.returncode in (0, 1)
+    assert not loaded & {"matplotlib", "ipywidgets"}, f"{args} loaded {loaded}"
+    if args[0] == "check":  # engine-less: the static checks ran and printed their report
+        report = json.loads(done.stdout)
+        assert report["engine"]["answered"] is False
+        assert report["checks"][0]["status"] == "skip"

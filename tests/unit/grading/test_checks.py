@@ -1,35 +1,34 @@
-"""helpers.grading.checks without an engine: every check function, evaluate() and the report.
+"""helpers.grading.checks without an engine: every check function and evaluate().
 
-In the style of docker-py's tests/unit: :class:`~helpers.grading.checks.Facts` are built by hand
-around synthetic :class:`~helpers.grading.mistakes.Evidence` (see tests/unit/test_diagnose.py) and each
-``check_*`` function, :func:`evaluate` and :class:`CheckReport` are called on them.
-``rebuild_after_edit`` needs an engine and is covered by tests/integration/test_checks.py.
+In the style of docker-py's tests/unit: :class:`~helpers.grading.evidence.Facts` are built by
+hand around synthetic :class:`~helpers.grading.mistakes.Evidence` (see
+tests/unit/grading/test_mistakes.py) and each ``check_*`` function and :func:`evaluate` are
+called on them. Gathering the facts is tested in test_evidence.py, the report in
+test_report.py; ``rebuild_after_edit`` needs an engine and is covered by
+tests/integration/test_checks.py.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
-import shutil
-import sys
-from pathlib import Path
 
 import pytest
 
-from helpers.grading import checks
 from helpers import dockerfile as df
-from helpers.grading.checks import (ADVICE, CHECKS, MIN_CA_CERTS, RELATED, REQUIRED, CheckReport,
-                            CheckResult, Facts, check_base_images, check_ca_certs,
-                            check_dep_cache, check_dockerignore, check_healthcheck, check_lint,
-                            check_multi_stage, check_non_root, check_only_binary, check_runs,
-                            check_size, check_static_binary, evaluate, run_hadolint)
 from helpers.config import SIZE_LIMIT_BYTES
-from helpers.grading.mistakes import MISTAKES_BY_ID, Evidence, diagnose
 from helpers.errors import BuildError, KitError, RunError
-from helpers.image.facts import GO_CERT_FILES, ElfFacts
-from tests.unit.fakes import FakeClient, FakeImage
-from tests.unit.test_diagnose import (BUILDER, CA_PATH, REFERENCE, RUNTIME, ca_bundle, elf,
-                                      image_config, model, no_ca_bundle, reference_evidence)
+from helpers.grading.checks import (ADVICE, CHECKS, MIN_CA_CERTS, RELATED, REQUIRED,
+                                    check_base_images, check_ca_certs, check_dep_cache,
+                                    check_dockerignore, check_healthcheck, check_lint,
+                                    check_multi_stage, check_non_root, check_only_binary,
+                                    check_runs, check_size, check_static_binary, evaluate)
+from helpers.grading.evidence import Facts, restore_healthcheck
+from helpers.grading.mistakes import MISTAKES_BY_ID, Evidence, diagnose
+from helpers.grading.report import CheckResult
+from helpers.image import GO_CERT_FILES, ElfFacts
+from tests.unit.grading.test_mistakes import (BUILDER, CA_PATH, REFERENCE, RUNTIME, ca_bundle,
+                                              elf, image_config, model, no_ca_bundle,
+                                              reference_evidence)
 
 #: Checks that need the built image (or its container, or the rebuild).
 DYNAMIC = ("size", "only-binary", "ca-certs", "runs", "dep-cache", "static-binary",
@@ -203,38 +202,6 @@ def test_only_binary_fails_when_the_program_is_not_added():
     assert check_only_binary(facts) == result(
         "only-binary", "fail", "The program the image starts (/server) is not among the files "
         "your Dockerfile adds.", "COPY the binary into the final stage.")
-
-
-# ---------------------------------------------------------------------------------------------
-# Base layers of a minimal runtime base (what only-binary leaves out) and the engine's arch
-# ---------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("runtime, images, layers", [
-    ("FROM alpine:3.19\n", [FakeImage("alpine:3.19", 7_800_000, 1)], 1),
-    ("FROM gcr.io/distroless/static-debian12:nonroot\n",
-     [FakeImage("gcr.io/distroless/static-debian12:nonroot", 2_000_000, 3)], 3),
-    ("FROM alpine:3.19\n", [], 0),                                    # not pulled: count all
-    ("FROM scratch\n", [], 0),
-    ("FROM debian:12\n", [FakeImage("debian:12", 117_000_000, 1)], 0),  # not minimal
-    ("FROM golang:1.22\n", [FakeImage("golang:1.22", 850_000_000, 7)], 0),
-    ("FROM build\n", [], 0),                                          # an earlier stage
-])
-def test_base_layer_count(runtime, images, layers):
-    parsed = model(BUILDER + runtime + "COPY --from=build /out/server /server\n")
-    assert checks._base_layer_count(FakeClient(images=images), parsed) == layers
-
-
-def test_base_layer_count_without_a_model():
-    assert checks._base_layer_count(FakeClient(), None) == 0
-
-
-@pytest.mark.parametrize("arch, goarch", [("x86_64", "amd64"), ("aarch64", "arm64"),
-                                          ("s390x", "s390x"), (None, "")])
-def test_engine_arch_in_go_terms(arch, goarch):
-    class Client:
-        def version(self):
-            return {} if arch is None else {"Arch": arch}
-
-    assert checks._engine_arch(Client()) == goarch
 
 
 # ---------------------------------------------------------------------------------------------
@@ -573,8 +540,6 @@ def test_healthcheck_fails_without_one():
 def test_a_healthcheck_the_engine_dropped_is_judged_from_the_dockerfile(line, restored, status):
     """Podman's default OCI image format has no HEALTHCHECK field: never the learner's FAIL,
     and a wrong one is still diagnosed."""
-    from helpers.grading.checks import restore_healthcheck
-
     text = ("FROM golang:1.22 AS build\nRUN go build -o /server .\nFROM scratch\n"
             f"COPY --from=build /server /server\n{line}\nENTRYPOINT [\"/server\"]\n")
     facts = evidence_facts(config=image_config(healthcheck=None), model=model(text))
@@ -773,95 +738,6 @@ def test_evaluate_survives_an_unparseable_dockerfile():
                                                     "healthcheck"]
     assert report.get("multi-stage").hint == "Check the keyword."
     assert report.diagnoses == []
-
-
-def test_to_json_shape():
-    report = evaluate(toolchain_runtime_facts())
-    data = report.to_json()
-    assert json.loads(json.dumps(data)) == data
-    assert set(data) == {"passed", "checks", "diagnoses"}
-    assert data["passed"] is False
-    assert [c["id"] for c in data["checks"]] == list(REQUIRED + ADVICE)
-    for check, res in zip(data["checks"], report.results):
-        assert check == {"id": res.id, "status": res.status, "message": res.message,
-                         "hint": res.hint, "required": res.required,
-                         "diagnoses": res.diagnoses}
-    size = data["checks"][0]
-    assert (size["id"], size["status"], size["required"], size["diagnoses"]) == (
-        "size", "fail", True, ["toolchain-runtime"])
-    mistake = MISTAKES_BY_ID["toolchain-runtime"]
-    assert data["diagnoses"] == [{
-        "id": "toolchain-runtime", "title": mistake.title,
-        "what": "The final stage starts FROM golang:1.22, so the whole Go toolchain ships.",
-        "why": mistake.why, "fix": mistake.fix}]
-    assert evaluate(reference_facts()).to_json()["passed"] is True
-
-
-def test_table_orders_failures_first_then_skips_then_passes():
-    facts = toolchain_runtime_facts()
-    facts.dep_cache, facts.lint, facts.evidence.dockerignore = None, None, False
-    table = evaluate(facts).table()
-    assert list(table.columns) == ["check", "status", "message", "hint"]
-    assert list(zip(table["check"], table["status"])) == [
-        ("size", "FAIL"), ("only-binary", "FAIL"), ("multi-stage", "FAIL"),
-        ("base-images", "FAIL"), ("dockerignore (advice)", "FAIL"),
-        ("dep-cache", "SKIP"), ("lint (advice)", "SKIP"),
-        ("ca-certs", "PASS"), ("runs", "PASS"), ("static-binary", "PASS"),
-        ("non-root (advice)", "PASS"), ("healthcheck (advice)", "PASS")]
-    assert table["hint"][4] == "The build context has no .dockerignore. Fix: " + \
-        MISTAKES_BY_ID["no-dockerignore"].fix
-
-
-def test_report_get_and_failing():
-    report = CheckReport([CheckResult("a", "pass", "m"), CheckResult("b", "fail", "m", "h"),
-                          CheckResult("c", "skip", "m", required=False)], [])
-    assert report.get("b").hint == "h"
-    assert report.failing() == ["b"]
-    assert report.passed is False
-    with pytest.raises(StopIteration):
-        report.get("nope")
-    assert CheckReport([CheckResult("c", "skip", "m", required=False)], []).passed is True
-
-
-# ---------------------------------------------------------------------------------------------
-# run_hadolint (the venv's real hadolint; rebuild_after_edit needs an engine: integration)
-# ---------------------------------------------------------------------------------------------
-HADOLINT = shutil.which("hadolint") or str(Path(sys.executable).parent / "hadolint")
-needs_hadolint = pytest.mark.skipif(not Path(HADOLINT).exists(), reason="hadolint not installed")
-
-
-@needs_hadolint
-def test_run_hadolint_reports_warnings(tmp_path):
-    dockerfile = tmp_path / "Dockerfile"
-    dockerfile.write_text("FROM golang\nRUN cd /src && go build\nCMD ./server\n")
-    findings = run_hadolint(dockerfile)
-    assert {(f["code"], f["level"], f["line"]) for f in findings} >= {
-        ("DL3006", "warning", 1), ("DL3003", "warning", 2), ("DL3025", "warning", 3)}
-    assert all({"code", "level", "line", "message"} <= set(f) for f in findings)
-    found = check_lint(reference_facts(lint=findings))
-    assert found.status == "fail"
-    assert found.message.startswith(f"hadolint: {len(findings)} warning(s): line 1 DL3006: ")
-
-
-@needs_hadolint
-def test_run_hadolint_passes_the_reference_solution():
-    findings = run_hadolint(REFERENCE)
-    assert [f for f in findings if f["level"] in ("error", "warning")] == []
-    assert check_lint(reference_facts(lint=findings)).status == "pass"
-
-
-def test_run_hadolint_without_the_binary(monkeypatch, tmp_path):
-    monkeypatch.setenv("PATH", str(tmp_path))
-    monkeypatch.setattr(checks.sys, "executable", str(tmp_path / "python"))
-    assert run_hadolint(REFERENCE) is None
-
-
-def test_run_hadolint_with_unreadable_output(monkeypatch, tmp_path):
-    fake = tmp_path / "hadolint"
-    fake.write_text("#!/bin/sh\necho 'hadolint: internal error'\n")
-    fake.chmod(0o755)
-    monkeypatch.setenv("PATH", str(tmp_path))
-    assert run_hadolint(REFERENCE) is None
 
 
 # ---------------------------------------------------------------------------------------------

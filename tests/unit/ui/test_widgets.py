@@ -15,9 +15,10 @@ from matplotlib.figure import Figure
 from helpers.ui import widgets as kitw
 from helpers.build import BuildEvent, BuildResult, StepResult, build_image
 from helpers.errors import BuildError, KitError
+from helpers.grading.report import CheckReport, CheckResult, check_report_text, verdict
 from tests.unit.fakes import FakeClient
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 IMAGE_ID = "sha256:" + "cd" * 32
 RUN_HINT = ("The command in this RUN step failed: read the log lines just above the error for "
             "the command's own message.")
@@ -364,8 +365,44 @@ def test_layer_explorer_text_mode_prints_the_table():
     assert "COPY /out/server /server" in out.getvalue().split("[layers] optimized")[1]
 
 
+# -- the check report and "Check my work" ----------------------------------------------------
+
+def check_report():
+    return CheckReport([CheckResult("size", "pass", "9.13 MB < 15 MB"),
+                        CheckResult("runs", "fail", "GET /health answered 500", "Fix <main>."),
+                        CheckResult("lint", "skip", "no hadolint", "pip install",
+                                    required=False)], [])
+
+
+def test_check_report_html_is_the_report_table_with_the_verdict(shown):
+    report = check_report()
+    kitw.show_check_report(report, frontend="notebook")
+    bundle, raw, _ = shown.calls[-1]
+    assert raw is True and bundle["text/plain"] == check_report_text(report)
+    markup = bundle["text/html"]
+    assert markup.startswith("<div class='kit-check-report'")
+    assert f"<b style='color:#c0392b'>{verdict(report)}</b>" in markup
+    cells = [row.split("</td>")[:2] for row in markup.split("<tr>")[2:]]
+    assert [cell[0].rsplit(">", 1)[1] for cell in cells] == ["FAIL", "SKIP", "PASS"]
+    assert "Fix &lt;main&gt;." in markup and "pip install" not in markup  # hints: fails only
+
+
+def test_check_my_work_in_text_mode_prints_the_reports_text():
+    out = io.StringIO()
+    button = kitw.CheckMyWork(check_report, stream=out)
+    assert button.frontend == "text"
+    assert "press the button" in out.getvalue()
+    button.click()
+    assert out.getvalue().endswith(check_report_text(check_report()) + "\n")
+    assert button.text_summary() == check_report_text(button.report)
+    button = kitw.CheckMyWork(lambda: (_ for _ in ()).throw(KitError("No engine.", "Start it.")),
+                              stream=out, show=False)
+    button.click()
+    assert button.report is None and not button.button.disabled
+
+
 def test_import_has_no_global_side_effects():
-    code = ("import sys, helpers.widgets; "
+    code = ("import sys, helpers.ui.widgets; "
             "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported'")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 

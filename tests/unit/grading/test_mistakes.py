@@ -1,7 +1,7 @@
 """helpers.grading.mistakes without an engine: each classic mistake from synthetic evidence.
 
-In the style of docker-py's tests/unit: the :class:`~helpers.grading.mistakes.Evidence` is built by
-hand (models from :func:`helpers.dockerfile.parse_text`, :class:`ElfFacts`, :class:`CaBundle`,
+In the style of docker-py's tests/unit: the :class:`~helpers.grading.mistakes.Evidence` is
+built by hand (models from :func:`helpers.dockerfile.parse_text`, :class:`ElfFacts`, :class:`CaBundle`,
 :class:`ImageConfig`, :class:`BuildError`, :class:`RunError`) and :func:`diagnose` is called
 on it. Every mistake is detected from minimal evidence, and none is detected on evidence
 shaped like the reference solution's real image.
@@ -15,11 +15,12 @@ from pathlib import Path
 import pytest
 
 from helpers import dockerfile as df
-from helpers.grading.mistakes import MISTAKES, MISTAKES_BY_ID, Diagnosis, Evidence, Mistake, diagnose
 from helpers.errors import BuildError, KitError, RunError
-from helpers.image.facts import GO_CERT_FILES, CaBundle, ElfFacts, ImageConfig
+from helpers.grading.mistakes import (MISTAKES, MISTAKES_BY_ID, Diagnosis, Evidence, Mistake,
+                                      diagnose)
+from helpers.image import GO_CERT_FILES, CaBundle, ElfFacts, ImageConfig
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 REFERENCE = REPO / "exercises" / "solutions" / "Dockerfile.multistage"
 CA_PATH = "/etc/ssl/certs/ca-certificates.crt"
 
