@@ -1,6 +1,6 @@
 """The build-cache matrix in one run: 3 Dockerfile variants x 4 rebuild scenarios.
 
-Variants (see helpers/lessons/cache_lab.py): (a) ``COPY . .`` before ``go mod download`` on the
+Variants (see helpers/lessons/cache_lab/): (a) ``COPY . .`` before ``go mod download`` on the
 classic builder, (b) the reference order on the classic builder, (c) BuildKit with cache
 mounts. Scenarios, in order, in one temporary copy of the exercise: cold (no cache; for (c)
 the engine's BuildKit cache mounts are emptied first, engine-wide), no-change rebuild,

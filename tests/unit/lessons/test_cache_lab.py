@@ -1,4 +1,8 @@
-"""The cache lab without a daemon: counting rule, tables, ratios, edits, and the run flow."""
+"""The cache lab without a daemon: counting rule, tables, ratios, edits, and the run flow.
+
+Sections follow the package: model and steps, tables, context, runs (``cache_lab.runs`` is
+where the fakes are patched in: it is the module that looks ``build_image`` up).
+"""
 
 from __future__ import annotations
 
@@ -11,10 +15,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from helpers.lessons import cache_lab
 from helpers.build import BuildResult, StepResult
-from helpers.lessons.cache_lab import SCENARIOS, VARIANTS, ScenarioResult
-from helpers.config import EXERCISE_DIR
+from helpers.config import EXERCISE_DIR, REPO_ROOT
+from helpers.lessons import cache_lab
+from helpers.lessons.cache_lab import SCENARIOS, VARIANTS, ScenarioResult, runs
 from helpers.errors import BuildError, KitError
 
 GO_BUILD = ("RUN CGO_ENABLED=0 GOOS=linux go build -trimpath -ldflags=\"-s -w\" "
@@ -289,7 +293,7 @@ def test_edit_go_mod_appends_a_comment_line(go_context):
     assert text.startswith("module example.com/x\n\ngo 1.22\n")
     assert text.splitlines()[-1].startswith("// cache lab edit ")
     assert text.endswith("\n")
-    go = shutil.which("go") or str(Path(__file__).parents[2] / ".venv" / "bin" / "go")
+    go = shutil.which("go") or str(REPO_ROOT / ".venv" / "bin" / "go")
     if Path(go).exists():  # the toolchain still reads it
         done = subprocess.run([go, "mod", "edit", "-json"], cwd=go_context,
                               capture_output=True, text=True, timeout=60)
@@ -360,7 +364,7 @@ class FakeBuilder:
 @pytest.fixture
 def fake_build(monkeypatch):
     builder = FakeBuilder()
-    monkeypatch.setattr(cache_lab, "build_image", builder)
+    monkeypatch.setattr(runs, "build_image", builder)
     return builder
 
 
@@ -399,7 +403,7 @@ def test_buildkit_cold_build_empties_the_cache_mounts_first(go_context, fake_bui
 
     order = []
     monkeypatch.setattr(helpers.engine.cli, "buildkit_client", lambda: object())
-    monkeypatch.setattr(cache_lab, "empty_cache_mounts",
+    monkeypatch.setattr(runs, "empty_cache_mounts",
                         lambda: order.append(("prune", len(fake_build.calls))) or "")
     results = cache_lab.run_variant(FakeClient(), VARIANTS[2], go_context, tag="t")
     assert order == [("prune", 0)]
@@ -422,7 +426,7 @@ def test_without_buildkit_the_cache_mount_variant_is_skipped(go_context, fake_bu
 def test_a_failed_build_is_recorded_and_the_rest_skipped(go_context, monkeypatch):
     builder = FakeBuilder(fail_on=3, error=BuildError("exit code 1", step=6,
                                                       instruction="RUN go build"))
-    monkeypatch.setattr(cache_lab, "build_image", builder)
+    monkeypatch.setattr(runs, "build_image", builder)
     client = FakeClient()
     results = cache_lab.run_variant(client, VARIANTS[0], go_context, tag="t")
     assert [r.status for r in results] == ["ok", "ok", "error", "skip"]
@@ -433,7 +437,7 @@ def test_a_failed_build_is_recorded_and_the_rest_skipped(go_context, monkeypatch
 
 def test_ctrl_c_still_removes_the_copy_and_the_tag(go_context, monkeypatch):
     builder = FakeBuilder(fail_on=2, error=KeyboardInterrupt())
-    monkeypatch.setattr(cache_lab, "build_image", builder)
+    monkeypatch.setattr(runs, "build_image", builder)
     client = FakeClient()
     with pytest.raises(KeyboardInterrupt):
         cache_lab.run_variant(client, VARIANTS[1], go_context, tag="t")
@@ -501,3 +505,19 @@ def test_frame_types(results):
     frame = cache_lab.matrix_frame(results)
     assert isinstance(frame, pd.DataFrame)
     assert frame["seconds"].dtype.kind == "f"
+
+
+def test_notebook_matrix_takes_its_display_from_the_caller(go_context, fake_build, tmp_path,
+                                                           monkeypatch):
+    """The lesson draws nothing: Course passes the widget factory and the error box."""
+    import helpers.engine.cli
+
+    monkeypatch.setattr(helpers.engine.cli, "buildkit_client", lambda: None)
+    broken = cache_lab.Variant("broken", "broken", tmp_path / "missing.Dockerfile", "classic")
+    titles, errors = [], []
+    results = cache_lab.notebook_matrix(FakeClient(), [broken, VARIANTS[1]], go_context,
+                                        progress=lambda title: titles.append(title),
+                                        on_error=errors.append)
+    assert titles == [f"reference \u00b7 {scenario}" for scenario in SCENARIOS]
+    assert len(errors) == 1 and isinstance(errors[0], KitError)
+    assert [r.status for r in results] == ["error"] * 4 + ["ok"] * 4
