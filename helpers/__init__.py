@@ -1,9 +1,14 @@
 """Helper library of the Docker multi-stage course kit.
 
-Notebooks and the CLI (``python -m helpers``) call into these modules; each has one concern:
-``engine`` (connect and probe), ``build`` (builds with live progress), ``layers`` (sizes and
-history), ``run`` (containers that always get cleaned up), ``charts`` (figures), ``demo`` (the
-end-to-end job), ``reset`` (remove what the kit made). Every error is a :class:`KitError`.
+Notebooks talk to :class:`helpers.course.Course`; the CLI is ``python -m helpers``. The
+subpackages are the layers, each importing only the ones below it (``docs/architecture.md``):
+
+- ``ui``: widgets, charts, display, terminal progress.
+- ``lessons``: one module per notebook lesson and its self-check table.
+- ``grading``: evidence about an image, one check per requirement, mistakes, the report.
+- ``build`` and ``image``: building with live progress; what an image holds.
+- ``engine`` and ``dockerfile``: reaching the engine; reading the Dockerfile.
+- ``config`` and ``errors``: names and paths; :class:`KitError` (message + hint).
 """
 
 from .errors import BuildError, EngineUnavailable, KitError, RunError

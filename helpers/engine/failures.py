@@ -61,59 +61,77 @@ def unavailable(url: str | None, cause: BaseException | str,
     kind = failure_kind(url, cause)
     where = url or f"unix://{DEFAULT_SOCKET}"
     detail = _clip(_detail(kind, url, cause, timeout))
-    if kind == "no-socket":
-        return EngineUnavailable(
-            f"No Docker engine answers at {where}: the socket file does not exist "
+    message, hint = _EXPLAIN.get(kind, _explain_unknown)(where, url, detail)
+    return EngineUnavailable(message, hint)
+
+
+def _explain_no_socket(where: str, url: str | None, detail: str) -> tuple[str, str]:
+    return (f"No Docker engine answers at {where}: the socket file does not exist "
             "(the engine is not started, or not installed).", _start_hint())
-    if kind == "permission":
-        path = _socket_path(url) or DEFAULT_SOCKET
-        owner = _socket_owner(path)
-        return EngineUnavailable(
-            f"Permission denied on the Docker socket {path}"
+
+
+def _explain_permission(where: str, url: str | None, detail: str) -> tuple[str, str]:
+    path = _socket_path(url) or DEFAULT_SOCKET
+    owner = _socket_owner(path)
+    return (f"Permission denied on the Docker socket {path}"
             + (f" ({owner})" if owner else "") + ": this user may not talk to the engine.",
             _permission_hint(path))
-    if kind == "not-answering":
-        return EngineUnavailable(
-            f"No Docker engine answers at {where}: the socket exists but {detail}.",
+
+
+def _explain_not_answering(where: str, url: str | None, detail: str) -> tuple[str, str]:
+    return (f"No Docker engine answers at {where}: the socket exists but {detail}.",
             "The engine is not running or is stuck: restart it (Docker Desktop: Restart; "
             "`sudo systemctl restart docker`; Podman: "
             "`systemctl --user restart podman.socket`).")
-    if kind == "remote-down":
-        return EngineUnavailable(f"No Docker engine answers at {where}: {detail}.",
-                                 f"The engine {_named_by()} names is down or unreachable: "
-                                 "start it, check host and port (firewall, VPN), or "
-                                 f"{_use_local()} to use the local engine.")
-    if kind == "tls":
-        return EngineUnavailable(
-            f"TLS with the Docker engine at {where} failed: {detail}.",
+
+
+def _explain_remote_down(where: str, url: str | None, detail: str) -> tuple[str, str]:
+    return (f"No Docker engine answers at {where}: {detail}.",
+            f"The engine {_named_by()} names is down or unreachable: start it, check host "
+            f"and port (firewall, VPN), or {_use_local()} to use the local engine.")
+
+
+def _explain_tls(where: str, url: str | None, detail: str) -> tuple[str, str]:
+    return (f"TLS with the Docker engine at {where} failed: {detail}.",
             "Check DOCKER_CERT_PATH (ca.pem, cert.pem, key.pem issued for this engine) and "
             "DOCKER_TLS_VERIFY; the engine's certificate must name its host.")
-    if kind == "ssh":
-        if "paramiko" in detail:
-            hint = ("Install the SDK's SSH support in the kit's environment: "
-                    "`pip install paramiko` (or `pip install 'docker[ssh]'`).")
-        else:
-            hint = ("Check that `ssh HOST docker version` works without a prompt (key "
-                    "loaded, host in known_hosts, user allowed to use docker there).")
-        return EngineUnavailable(f"Cannot reach the Docker engine over SSH at {where}: "
-                                 f"{detail}.", hint)
-    if kind == "api-version":
-        pinned = os.environ.get("DOCKER_API_VERSION")
-        hint = ("The engine is too old or too new for docker-py (API 1.24 or newer): "
-                "upgrade the engine, or set DOCKER_API_VERSION to a version both support "
-                "(the engine's, from `docker version`).")
-        if pinned:
-            hint = (f"DOCKER_API_VERSION={pinned} is set: unset it to negotiate, or set a "
-                    "version both support (the engine's, from `docker version`).")
-        return EngineUnavailable(
-            f"The Docker engine at {where} and docker-py disagree on the API version: "
+
+
+def _explain_ssh(where: str, url: str | None, detail: str) -> tuple[str, str]:
+    if "paramiko" in detail:
+        hint = ("Install the SDK's SSH support in the kit's environment: "
+                "`pip install paramiko` (or `pip install 'docker[ssh]'`).")
+    else:
+        hint = ("Check that `ssh HOST docker version` works without a prompt (key "
+                "loaded, host in known_hosts, user allowed to use docker there).")
+    return f"Cannot reach the Docker engine over SSH at {where}: {detail}.", hint
+
+
+def _explain_api_version(where: str, url: str | None, detail: str) -> tuple[str, str]:
+    pinned = os.environ.get("DOCKER_API_VERSION")
+    hint = ("The engine is too old or too new for docker-py (API 1.24 or newer): "
+            "upgrade the engine, or set DOCKER_API_VERSION to a version both support "
+            "(the engine's, from `docker version`).")
+    if pinned:
+        hint = (f"DOCKER_API_VERSION={pinned} is set: unset it to negotiate, or set a "
+                "version both support (the engine's, from `docker version`).")
+    return (f"The Docker engine at {where} and docker-py disagree on the API version: "
             f"{detail}.", hint)
+
+
+def _explain_unknown(where: str, url: str | None, detail: str) -> tuple[str, str]:
     if os.environ.get("DOCKER_HOST"):
         hint = ("DOCKER_HOST is set: start the engine it names, or unset DOCKER_HOST to use "
                 "the local one.")
     else:
         hint = _start_hint()
-    return EngineUnavailable(f"No Docker engine answers at {where} ({detail}).", hint)
+    return f"No Docker engine answers at {where} ({detail}).", hint
+
+
+#: The message and hint for each kind :func:`failure_kind` returns.
+_EXPLAIN = {"no-socket": _explain_no_socket, "permission": _explain_permission,
+            "not-answering": _explain_not_answering, "remote-down": _explain_remote_down,
+            "tls": _explain_tls, "ssh": _explain_ssh, "api-version": _explain_api_version}
 
 
 def failure_kind(url: str | None, cause: BaseException | str) -> str:

@@ -9,7 +9,6 @@ Any error output fails a test and shows the error's name, value and the cell tha
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import nbformat

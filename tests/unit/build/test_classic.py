@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import itertools
 import tarfile
 
@@ -173,7 +172,7 @@ def test_podman_buildah_log_of_a_rebuild_after_a_source_edit():
     from helpers.build.classic import _StepTracker
 
     tracker = _StepTracker(None, itertools.count().__next__)
-    log = Path(__file__).parents[1] / "fixtures" / "progress" / "podman-rebuild.txt"
+    log = Path(__file__).parents[2] / "fixtures" / "progress" / "podman-rebuild.txt"
     for line in log.read_text().splitlines():
         tracker.feed(line)
     tracker.finish_step()

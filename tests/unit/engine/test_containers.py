@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+from helpers.engine.containers import (
+    HealthReport,
+    check_health,
+    exit_hint,
+    running,
+    wait_healthy,
+)
 from helpers.errors import KitError, RunError
-from helpers.engine.containers import HealthReport, check_health, exit_hint, running, wait_healthy
 from tests.unit.fakes import FakeClient
 
 
