@@ -9,6 +9,7 @@ Any error output fails a test and shows the error's name, value and the cell tha
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import nbformat
@@ -33,6 +34,17 @@ def test_committed_without_outputs(path):
     dirty = [i for i, cell in enumerate(book.cells) if cell.cell_type == "code"
              and (cell.get("outputs") or cell.get("execution_count"))]
     assert dirty == [], f"{path.name}: cells {dirty} hold outputs; strip them before committing"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_cells_decide_nothing(path):
+    """Verdicts live in helpers (Course, lessons), where they are unit-tested: a cell
+    defines no function and writes no "pass"/"fail" of its own."""
+    book = nbformat.read(path, as_version=4)
+    code = [(i, cell.source) for i, cell in enumerate(book.cells) if cell.cell_type == "code"]
+    deciding = [i for i, source in code
+                if re.search(r"^\s*(async )?def |[\"'](pass|fail|PASS|FAIL)[\"']", source, re.M)]
+    assert deciding == [], f"{path.name}: cells {deciding} decide pass/fail themselves"
 
 
 def error_outputs(book) -> list[str]:
