@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import textwrap
-
 import pytest
 
 from helpers import dockerfile as df
-from helpers.config import EXERCISE_DIR, SOLUTIONS_DIR
-
-REFERENCE = SOLUTIONS_DIR / "Dockerfile.multistage"
-STARTER = EXERCISE_DIR / "Dockerfile.multistage"
-ORIGINAL = EXERCISE_DIR / "Dockerfile"
-
-
-def model(text: str, build_args: dict[str, str] | None = None) -> df.DockerfileModel:
-    return df.parse_text(textwrap.dedent(text).lstrip("\n"), build_args)
-
-
-def only_build(m: df.DockerfileModel) -> dict:
-    (stage, instruction), = df.go_build_commands(m)
-    return df.build_flags(m, stage, instruction)
-
+from tests.unit.dockerfile.samples import (
+    ORIGINAL,
+    REFERENCE,
+    STARTER,
+    model,
+    only_build,
+)
 
 # ---------------------------------------------------------------------------------------------
 # The kit's own Dockerfiles

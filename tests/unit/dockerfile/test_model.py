@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-import textwrap
-
 import pytest
 
 from helpers import dockerfile as df
-from helpers.config import EXERCISE_DIR, SOLUTIONS_DIR
 from helpers.dockerfile import shell
-
-REFERENCE = SOLUTIONS_DIR / "Dockerfile.multistage"
-STARTER = EXERCISE_DIR / "Dockerfile.multistage"
-ORIGINAL = EXERCISE_DIR / "Dockerfile"
-
-
-def model(text: str, build_args: dict[str, str] | None = None) -> df.DockerfileModel:
-    return df.parse_text(textwrap.dedent(text).lstrip("\n"), build_args)
-
+from tests.unit.dockerfile.samples import ORIGINAL, REFERENCE, STARTER, model
 
 # ---------------------------------------------------------------------------------------------
 # The kit's own Dockerfiles

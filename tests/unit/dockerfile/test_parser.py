@@ -2,44 +2,17 @@
 
 from __future__ import annotations
 
-import textwrap
-
 import pytest
 
 from helpers import dockerfile as df
-from helpers.config import SOLUTIONS_DIR
 from helpers.dockerfile import shell
 from helpers.errors import KitError
-
-REFERENCE = SOLUTIONS_DIR / "Dockerfile.multistage"
-
-
-def model(text: str, build_args: dict[str, str] | None = None) -> df.DockerfileModel:
-    return df.parse_text(textwrap.dedent(text).lstrip("\n"), build_args)
-
-
-def only_build(m: df.DockerfileModel) -> dict:
-    (stage, instruction), = df.go_build_commands(m)
-    return df.build_flags(m, stage, instruction)
+from tests.unit.dockerfile.samples import REFERENCE, SOLUTION, model, only_build
 
 
 def instructions(m: df.DockerfileModel, keyword: str) -> list[df.Instruction]:
     """Every instruction with ``keyword`` after the FROMs, in file order."""
     return [i for s in m.stages for i in s.instructions if i.keyword == keyword]
-
-
-# A correct two-stage solution to vary one thing at a time.
-SOLUTION = """\
-FROM golang:1.22 AS build
-WORKDIR /src
-COPY go.mod go.sum ./
-RUN go mod download
-COPY . .
-RUN CGO_ENABLED=0 go build -ldflags="-s -w" -o /out/server ./cmd/server
-FROM scratch
-COPY --from=build /out/server /server
-ENTRYPOINT ["/server"]
-"""
 
 
 # ---------------------------------------------------------------------------------------------

@@ -5,11 +5,8 @@ from __future__ import annotations
 import pytest
 
 from helpers import dockerfile as df
-from helpers.config import EXERCISE_DIR, SOLUTIONS_DIR
 from helpers.dockerfile import refs
-
-REFERENCE = SOLUTIONS_DIR / "Dockerfile.multistage"
-STARTER = EXERCISE_DIR / "Dockerfile.multistage"
+from tests.unit.dockerfile.samples import REFERENCE, STARTER
 
 
 def test_reference_solution():

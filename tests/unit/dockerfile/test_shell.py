@@ -2,34 +2,11 @@
 
 from __future__ import annotations
 
-import textwrap
-
 import pytest
 
 from helpers import dockerfile as df
-from helpers.config import EXERCISE_DIR, SOLUTIONS_DIR
 from helpers.dockerfile import shell
-
-REFERENCE = SOLUTIONS_DIR / "Dockerfile.multistage"
-STARTER = EXERCISE_DIR / "Dockerfile.multistage"
-ORIGINAL = EXERCISE_DIR / "Dockerfile"
-
-# A correct two-stage solution to vary one thing at a time.
-SOLUTION = """\
-FROM golang:1.22 AS build
-WORKDIR /src
-COPY go.mod go.sum ./
-RUN go mod download
-COPY . .
-RUN CGO_ENABLED=0 go build -ldflags="-s -w" -o /out/server ./cmd/server
-FROM scratch
-COPY --from=build /out/server /server
-ENTRYPOINT ["/server"]
-"""
-
-
-def model(text: str) -> df.DockerfileModel:
-    return df.parse_text(textwrap.dedent(text).lstrip("\n"))
+from tests.unit.dockerfile.samples import ORIGINAL, REFERENCE, SOLUTION, STARTER, model
 
 
 def looks_like_json_but_is_shell_form(m: df.DockerfileModel) -> list[tuple[int, int]]:

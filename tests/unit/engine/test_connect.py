@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 
 import pytest
@@ -13,33 +11,6 @@ import urllib3
 from helpers import engine
 from helpers.errors import EngineUnavailable
 from tests.ports import closed_port
-
-
-@pytest.fixture
-def silent_server():
-    """A loopback TCP server that accepts connections and never answers (a hung engine)."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(8)
-    accepted = []
-    stop = threading.Event()
-
-    def accept():
-        listener.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                accepted.append(listener.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield listener.getsockname()[1]
-    stop.set()
-    thread.join()
-    for conn in accepted:
-        conn.close()
-    listener.close()
 
 
 def test_refused_connection_raises_engine_unavailable(monkeypatch):
