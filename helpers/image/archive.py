@@ -338,6 +338,8 @@ def _compression(head: bytes) -> str | None:
         return "zstd"
     if len(head) >= 512 and (head[257:262] == b"ustar" or _header_checks_out(head)):
         return "tar"
+    if len(head) >= 512 and head[:512] == _NUL_BLOCK:
+        return "tar"  # an empty layer (``RUN true``): only the end-of-archive blocks
     return None
 
 

@@ -169,3 +169,13 @@ def test_damaged_gzip_layer_is_an_error():
 def test_no_manifest_at_all():
     with pytest.raises(ArchiveError, match="neither manifest.json nor index.json"):
         read_export(chunks_of(tar_of([("x", b"hello")])))
+
+
+def test_empty_layer_reads_as_an_empty_table():
+    """``RUN true`` makes a layer that is only the two end-of-archive blocks."""
+    empty = bytes(1024)
+    archive = tar_of([("a/layer.tar", LAYERS[0]), ("b/layer.tar", empty),
+                      ("manifest.json", b'[{"Layers": ["a/layer.tar", "b/layer.tar"]}]')])
+    export = read_export(chunks_of(archive))
+    assert len(export.layers) == 2 and export.layers[1].files == {}
+    assert export.layers[0].files["/etc/a"] == 100
