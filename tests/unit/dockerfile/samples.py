@@ -1,4 +1,4 @@
-"""Dockerfiles and helpers the dockerfile tests share: the kit's own files and a correct solution."""
+"""Dockerfiles and helpers the dockerfile tests share: the kit's files and a correct solution."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The image summary and history table (helpers.image.summary, helpers.image.inspect), on a fake client."""
+"""The image summary and history table (helpers.image summary and inspect), on a fake client."""
 
 from __future__ import annotations
 
