@@ -9,6 +9,7 @@ engine); unset, they are the plain tags of the exercise brief.
 from __future__ import annotations
 
 import os
+import platform
 import re
 from pathlib import Path
 
@@ -49,3 +50,15 @@ def image_tag(name: str) -> str:
 def kit_labels(**extra: str) -> dict[str, str]:
     """Labels for anything the kit creates: managed marker, namespace, plus ``extra``."""
     return {MANAGED_LABEL: "true", NAMESPACE_LABEL: namespace(), **extra}
+
+
+#: Go's GOARCH names for what ``platform.machine()`` (or an engine's ``Arch``) reports.
+_GOARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64",
+           "armv7l": "arm", "armv6l": "arm", "i386": "386", "i686": "386",
+           "ppc64le": "ppc64le", "s390x": "s390x", "riscv64": "riscv64"}
+
+
+def goarch(machine: str | None = None) -> str:
+    """``machine`` (default: this one's) in Go's names, as image platforms use them."""
+    name = (platform.machine() if machine is None else machine).lower()
+    return _GOARCH.get(name, name)

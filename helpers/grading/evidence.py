@@ -29,6 +29,7 @@ import docker
 from .. import dockerfile as df
 from .. import image
 from ..build import EventHandler, build_image
+from ..config import goarch
 from ..engine import ENGINE_LOST_ERRORS, engine_lost, image_store
 from ..engine.containers import check_health
 from ..errors import BuildError, EngineUnavailable, Interrupted, KitError, RunError
@@ -205,8 +206,7 @@ def _reraise(exc: BaseException):
 
 
 def _engine_arch(client: docker.DockerClient) -> str:
-    arch = client.version().get("Arch", "")
-    return {"x86_64": "amd64", "aarch64": "arm64"}.get(arch, arch)
+    return goarch(client.version().get("Arch", ""))
 
 
 def _base_layer_count(client: docker.DockerClient, model: df.DockerfileModel | None) -> int:

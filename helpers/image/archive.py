@@ -24,13 +24,12 @@ it links to, as the engine's ``Size`` and ``du`` count them.
 from __future__ import annotations
 
 import json
-import platform
 import posixpath
 import zlib
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
-from ..config import MB
+from ..config import MB, goarch
 
 #: ``on_progress`` is called at most once per this many bytes read.
 PROGRESS_EVERY = 10 * MB
@@ -412,7 +411,7 @@ def read_export(chunks: Iterable[bytes],
                                            None)
                 stream.skip(end - stream.tell())  # what follows the inner end-of-archive
     stream.drain()
-    layer_names, config = _manifest(documents, links, architecture or _host_architecture())
+    layer_names, config = _manifest(documents, links, architecture or goarch())
     ordered, compression = [], {}
     for layer_name in layer_names:
         resolved = _resolve(layer_name, links)
@@ -446,9 +445,6 @@ def _resolve(name: str, links: dict[str, str]) -> str:
     return name
 
 
-def _host_architecture() -> str:
-    machine = platform.machine().lower()
-    return {"x86_64": "amd64", "aarch64": "arm64"}.get(machine, machine)
 
 
 def _manifest(documents: dict[str, bytes], links: dict[str, str], architecture: str

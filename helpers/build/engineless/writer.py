@@ -39,12 +39,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import platform
 import posixpath
 import re
 import tarfile
 from typing import BinaryIO, Iterable, Iterator, Sequence
 
+from ...config import goarch
 from ...errors import KitError
 from .entries import FileEntry
 
@@ -67,10 +67,6 @@ ANNOTATION_REF_NAME = "org.opencontainers.image.ref.name"
 _BLOCK = 512
 _TYPES = {"file": tarfile.REGTYPE, "dir": tarfile.DIRTYPE, "symlink": tarfile.SYMTYPE,
           "hardlink": tarfile.LNKTYPE}
-#: Go's GOARCH names for Python's ``platform.machine()``.
-_GOARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64",
-           "armv7l": "arm", "armv6l": "arm", "i386": "386", "i686": "386",
-           "ppc64le": "ppc64le", "s390x": "s390x", "riscv64": "riscv64"}
 _NAME_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
 _TAG = re.compile(r"[\w][\w.-]{0,127}")
 
@@ -113,7 +109,7 @@ def write_image(layers: list[list[FileEntry]], config: dict, out: BinaryIO, repo
     plans = [_plan_layer(entries) for entries in layers]
     sums = [_digest_of(_tar_chunks(_layer_members(plan))) for plan in plans]
     config_json = _config_json(config, [digest for digest, _ in sums], history,
-                               architecture or host_architecture())
+                               architecture or goarch())
     config_digest = _sha256(config_json)
     manifest_json = _json({
         "schemaVersion": 2, "mediaType": MEDIA_MANIFEST,
@@ -145,12 +141,6 @@ def _archive_members(files: dict[str, tuple[int, Iterable[bytes]]]
     members += [(_info(name, "file", 0o644, size), chunks)
                 for name, (size, chunks) in sorted(files.items())]
     return members
-
-
-def host_architecture() -> str:
-    """This machine's architecture in Go's names (``amd64``, ``arm64``)."""
-    machine = platform.machine().lower()
-    return _GOARCH.get(machine, machine)
 
 
 def _reference(repo_tag: str) -> tuple[str, str, str]:

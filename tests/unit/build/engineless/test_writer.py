@@ -15,10 +15,9 @@ from helpers.build.engineless.writer import (
     CREATED,
     ImageWriteError,
     _reference,
-    host_architecture,
     write_image,
 )
-from helpers.config import MB
+from helpers.config import MB, goarch
 from helpers.image import merge, read_export
 
 RUN_CONFIG = {"User": "65532:65532", "Env": ["PATH=/"], "Entrypoint": ["/server"],
@@ -126,7 +125,7 @@ def test_both_layouts_name_the_same_blobs():
     assert descriptor["annotations"] == {"io.containerd.image.name":
                                          "docker.io/library/web:latest",
                                          "org.opencontainers.image.ref.name": "latest"}
-    assert descriptor["platform"] == {"architecture": host_architecture(), "os": "linux"}
+    assert descriptor["platform"] == {"architecture": goarch(), "os": "linux"}
     manifest_bytes = files["blobs/sha256/" + descriptor["digest"].removeprefix("sha256:")]
     assert descriptor["size"] == len(manifest_bytes)
     manifest = json.loads(manifest_bytes)
@@ -146,7 +145,7 @@ def test_the_config_adds_platform_rootfs_and_history():
     files = members(archive)
     config = json.loads(files["blobs/sha256/" + image_id.removeprefix("sha256:")])
     layers = json.loads(files["manifest.json"])[0]["Layers"]
-    assert config["architecture"] == host_architecture() in ("amd64", "arm64", "386", "arm",
+    assert config["architecture"] == goarch() in ("amd64", "arm64", "386", "arm",
                                                              "ppc64le", "s390x", "riscv64")
     assert config["os"] == "linux" and config["created"] == CREATED == "1970-01-01T00:00:00Z"
     assert config["rootfs"] == {"type": "layers", "diff_ids": [
