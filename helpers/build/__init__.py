@@ -8,9 +8,21 @@
   :func:`build_image`, the one entry point.
 """
 
-from .backend import BACKENDS, BUILDKIT_ONLY_RE, build_image, choose_backend, needs_buildkit
+from .backend import (
+           BACKENDS,
+           BUILDKIT_ONLY_RE,
+           build_image,
+           choose_backend,
+           needs_buildkit,
+)
 from .classic import context_archive, drop_superseded
-from .events import BuildEvent, BuildResult, EventHandler, StepResult, hint_for_build_error
+from .events import (
+           BuildEvent,
+           BuildResult,
+           EventHandler,
+           StepResult,
+           hint_for_build_error,
+)
 
 __all__ = ["BACKENDS", "BUILDKIT_ONLY_RE", "BuildEvent", "BuildResult", "EventHandler",
            "StepResult", "build_image", "choose_backend", "context_archive", "drop_superseded",

@@ -25,7 +25,6 @@ from .buildkit import build_with_buildkit
 from .classic import build_classic, drop_superseded
 from .events import BuildEvent, BuildResult, EventHandler
 
-
 BACKENDS = ("classic", "buildkit", "auto")
 
 

@@ -27,7 +27,13 @@ from typing import Callable
 
 from ..engine.cli import BuildKitClient
 from ..errors import BuildError
-from .events import BuildEvent, BuildResult, EventHandler, StepResult, hint_for_build_error
+from .events import (
+    BuildEvent,
+    BuildResult,
+    EventHandler,
+    StepResult,
+    hint_for_build_error,
+)
 
 VERTEX_RE = re.compile(r"^#(\d+) \[(?:(\S+) )?(\d+)/(\d+)\] (.*)$")
 STATUS_RE = re.compile(r"^#(\d+) (DONE ([\d.]+)s|CACHED|ERROR: (.*))$")

@@ -21,7 +21,13 @@ from docker.errors import APIError, DockerException
 from ..config import MANAGED_LABEL, kit_labels
 from ..engine import ENGINE_LOST_ERRORS, engine_lost
 from ..errors import BuildError
-from .events import BuildEvent, BuildResult, EventHandler, StepResult, hint_for_build_error
+from .events import (
+    BuildEvent,
+    BuildResult,
+    EventHandler,
+    StepResult,
+    hint_for_build_error,
+)
 
 #: A step starts: Docker's classic builder writes ``Step 3/9 : COPY . .``, Podman's (buildah)
 #: ``STEP 3/9: COPY . .``, prefixed ``[1/2] `` (stage 1 of 2, steps counted per stage) in a
@@ -134,6 +140,15 @@ def drop_superseded(client: docker.DockerClient, old_id: str | None, new_id: str
         pass
 
 
+def dockerignore_patterns(context: Path) -> list[str]:
+    """The context's ``.dockerignore`` patterns, read as docker-py's own build reads them."""
+    ignore = context / ".dockerignore"
+    if not ignore.is_file():
+        return []
+    return [line.strip() for line in ignore.read_text().splitlines()
+            if line.strip() and not line.strip().startswith("#")]
+
+
 def context_archive(context: Path, dockerfile: Path) -> tuple[IO[bytes], str]:
     """The build context as a tar (``.dockerignore`` honoured) holding the Dockerfile, and the
     Dockerfile's name inside it.
@@ -144,11 +159,7 @@ def context_archive(context: Path, dockerfile: Path) -> tuple[IO[bytes], str]:
     (``stat .../build/<the whole Dockerfile text>: no such file``).
     """
     context, dockerfile = context.resolve(), dockerfile.resolve()
-    ignore = context / ".dockerignore"
-    exclude = None
-    if ignore.is_file():  # the patterns, as docker-py's own build reads them
-        exclude = [line.strip() for line in ignore.read_text().splitlines()
-                   if line.strip() and not line.strip().startswith("#")]
+    exclude = dockerignore_patterns(context) or None
     try:
         name, text = dockerfile.relative_to(context).as_posix(), None
     except ValueError:

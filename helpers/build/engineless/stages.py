@@ -40,6 +40,7 @@ from ...dockerfile.refs import is_official_golang, split_ref
 from ...dockerfile.shell import command_text, shell_commands, strip_prefixes
 from ...dockerfile.words import OPERATORS, expand, split_words
 from ...errors import BuildError
+from ..classic import dockerignore_patterns
 from . import toolchain
 from .entries import FileEntry, NeedsEngine
 
@@ -314,11 +315,7 @@ class _Runner:
         drops afterwards when it ignores itself.
         """
         if self._included is None:
-            ignore = self.context / ".dockerignore"
-            patterns = []
-            if ignore.is_file():  # read as docker-py's build() reads it
-                patterns = [line.strip() for line in ignore.read_text().splitlines()
-                            if line.strip() and not line.strip().startswith("#")]
+            patterns = dockerignore_patterns(self.context)
             self._included = {p.replace(os.sep, "/")
                               for p in PatternMatcher(patterns).walk(str(self.context))}
             if _ignores_itself(patterns):
