@@ -33,3 +33,18 @@ FROM scratch
 COPY --from=build /out/server /server
 ENTRYPOINT ["/server"]
 """
+
+
+# Download, compile and runtime in three named stages, each FROM the one before.
+THREE_STAGES = """
+    FROM golang:1.22 AS deps
+    WORKDIR /src
+    COPY go.* ./
+    RUN go mod download
+    FROM deps AS compile
+    COPY . .
+    RUN CGO_ENABLED=0 go build -o /bin/server ./cmd/server
+    FROM scratch AS runtime
+    COPY --from=compile /bin/server /server
+    CMD ["/server"]
+    """

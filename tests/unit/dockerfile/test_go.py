@@ -9,6 +9,7 @@ from tests.unit.dockerfile.samples import (
     ORIGINAL,
     REFERENCE,
     STARTER,
+    THREE_STAGES,
     model,
     only_build,
 )
@@ -235,18 +236,7 @@ def test_dependency_order_without_go_build():
 
 
 def test_dependency_order_follows_the_from_chain():
-    m = model("""
-        FROM golang:1.22 AS deps
-        WORKDIR /src
-        COPY go.* ./
-        RUN go mod download
-        FROM deps AS compile
-        COPY . .
-        RUN CGO_ENABLED=0 go build -o /bin/server ./cmd/server
-        FROM scratch AS runtime
-        COPY --from=compile /bin/server /server
-        CMD ["/server"]
-        """)
+    m = model(THREE_STAGES)
     assert df.dependency_order(m) == {
         "stage": 1, "download_line": 4, "copies_go_mod": True, "copies_go_sum": True,
         "copy_all_line": 6, "source_copy_line": 6, "download_before_source": True}

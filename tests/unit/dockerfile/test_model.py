@@ -6,7 +6,13 @@ import pytest
 
 from helpers import dockerfile as df
 from helpers.dockerfile import shell
-from tests.unit.dockerfile.samples import ORIGINAL, REFERENCE, STARTER, model
+from tests.unit.dockerfile.samples import (
+    ORIGINAL,
+    REFERENCE,
+    STARTER,
+    THREE_STAGES,
+    model,
+)
 
 # ---------------------------------------------------------------------------------------------
 # The kit's own Dockerfiles
@@ -144,18 +150,7 @@ def test_copy_from_exec_form():
 
 def test_forward_reference_by_name_and_three_stages():
     # BuildKit resolves --from names against all stages; a stage FROM another inherits it.
-    m = model("""
-        FROM golang:1.22 AS deps
-        WORKDIR /src
-        COPY go.* ./
-        RUN go mod download
-        FROM deps AS compile
-        COPY . .
-        RUN CGO_ENABLED=0 go build -o /bin/server ./cmd/server
-        FROM scratch AS runtime
-        COPY --from=compile /bin/server /server
-        CMD ["/server"]
-        """)
+    m = model(THREE_STAGES)
     assert [(s.name, s.base, s.base_stage) for s in m.stages] == [
         ("deps", "golang:1.22", None), ("compile", "deps", 0), ("runtime", "scratch", None)]
     assert [s.index for s in m.builder_stages()] == [0, 1]
