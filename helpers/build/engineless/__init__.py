@@ -10,6 +10,7 @@ subset raises :class:`NeedsEngine` naming the instruction, so checks report ``sk
 
 - :mod:`~helpers.build.engineless.entries`: one file of an image layer (shared types).
 - :mod:`~helpers.build.engineless.writer`: layers + config -> a reproducible image archive.
+- :mod:`~helpers.build.engineless.context`: the build context, `.dockerignore` applied.
 - :mod:`~helpers.build.engineless.toolchain`: the local Go toolchain and C compiler.
 - :mod:`~helpers.build.engineless.stages`: run a builder stage; files for ``COPY --from``.
 """

@@ -24,14 +24,11 @@ import posixpath
 import re
 import shutil
 import subprocess
-import tarfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Callable, Iterator
-
-from docker.utils.build import Pattern, PatternMatcher
 
 from ...dockerfile import DockerfileModel, Instruction, parse
 from ...dockerfile.go import GO_VALUE_FLAGS
@@ -40,8 +37,8 @@ from ...dockerfile.refs import is_official_golang, split_ref
 from ...dockerfile.shell import command_text, shell_commands, strip_prefixes
 from ...dockerfile.words import OPERATORS, expand, split_words
 from ...errors import BuildError
-from ..classic import dockerignore_patterns
 from . import toolchain
+from .context import BuildContext, host_path
 from .entries import FileEntry, NeedsEngine
 
 Lines = Callable[[str], None]
@@ -56,12 +53,6 @@ _PATH_FLAGS = frozenset({"o", "C", "modfile", "overlay", "pkgdir", "pgo"})
 _TAG = re.compile(r"^(?P<minor>\d+\.\d+)(?P<patch>\.\d+)?(?:-(?:bookworm|bullseye|trixie))?$")
 #: The golang image's PATH (its ENV), kept in :attr:`StageResult.env`.
 _IMAGE_PATH = "/go/bin:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-
-def host_path(root: Path, path: str) -> Path:
-    """Where the stage's absolute ``path`` lives under ``root`` (``..`` cannot leave it)."""
-    clean = join_path("/", path).lstrip("/")
-    return root / clean if clean else root
 
 
 @dataclass
@@ -242,10 +233,10 @@ class _Runner:
     """The state of one replay: paths, the context's files, recorded ownership and modes."""
 
     def __init__(self, go: Path, context: Path, root: Path, cache: Path, log: Lines) -> None:
-        self.go, self.context, self.root, self.cache, self.log = go, context, root, cache, log
+        self.go, self.root, self.cache, self.log = go, root, cache, log
+        self.context = BuildContext(context)
         self.owners: dict[str, tuple[int, int]] = {}
         self.modes: dict[str, int] = {}
-        self._included: set[str] | None = None
         self.info = toolchain.go_info(go)
         self.version = self.info.version.removeprefix("go")
 
@@ -304,42 +295,6 @@ class _Runner:
             raise NeedsEngine(f"{keyword} {instruction.raw}")
 
     # ---- COPY / ADD from the context ----------------------------------------------------
-    def included(self) -> set[str]:
-        """Context paths (relative, POSIX) that ``.dockerignore`` lets into the build.
-
-        docker-py's ``PatternMatcher`` is Docker's algorithm (``**``, ``!`` exceptions, a
-        folder excluded but a file inside re-included). Its ``exclude_paths`` wrapper is not
-        used: it keeps the Dockerfile in the *sent* context, but Docker then drops an ignored
-        Dockerfile, so ``COPY . .`` never sees it. ``PatternMatcher`` itself always keeps
-        ``.dockerignore`` (the classic builder reads it on the daemon side), which Docker also
-        drops afterwards when it ignores itself.
-        """
-        if self._included is None:
-            patterns = dockerignore_patterns(self.context)
-            self._included = {p.replace(os.sep, "/")
-                              for p in PatternMatcher(patterns).walk(str(self.context))}
-            if _ignores_itself(patterns):
-                self._included.discard(".dockerignore")
-        return self._included
-
-    def context_matches(self, source: str, what: str) -> list[str]:
-        """Context paths (``""`` = the whole context) a COPY source names; globs allowed."""
-        rel = join_path("/", source).lstrip("/")
-        included = self.included()
-        if not rel:
-            return [""]
-        if re.search(r"[*?\[]", rel):
-            parts = rel.split("/")
-            found = sorted(p for p in included if len(p.split("/")) == len(parts)
-                           and all(fnmatchcase(a, b) for a, b in zip(p.split("/"), parts)))
-        else:
-            found = [rel] if rel in included or any(p.startswith(rel + "/") for p in included) \
-                else []
-        if not found:
-            raise BuildError(f"failed to compute cache key: \"/{rel}\": not found (not in the "
-                             "context, or excluded by .dockerignore)", instruction=what)
-        return found
-
     def copy(self, instruction: Instruction, state: StageState) -> None:
         """A COPY/ADD of context paths; ``--chown``/``--chmod`` recorded, not applied."""
         what = f"{instruction.keyword} {instruction.raw}"
@@ -350,8 +305,8 @@ class _Runner:
         *sources, dest = instruction.arguments
         if instruction.keyword == "ADD" and any(re.match(r"^[a-z]+://|git@", s) for s in sources):
             raise NeedsEngine(what, "ADD of a URL or a git repository")
-        matched = [m for s in sources for m in self.context_matches(s, what)]
-        if instruction.keyword == "ADD" and any(_is_archive(self.context, m) for m in matched):
+        matched = [m for s in sources for m in self.context.matches(s, what)]
+        if instruction.keyword == "ADD" and any(map(self.context.is_archive, matched)):
             raise NeedsEngine(what, "ADD of an archive (Docker unpacks it)")
         target = join_path(state.workdir, dest)
         into = (dest.endswith(("/", "/.")) or dest in (".", "..") or len(matched) > 1
@@ -362,38 +317,10 @@ class _Runner:
             raise NeedsEngine(what, f"--chmod={chmod} is not an octal mode")
         copied: list[str] = []
         for rel in matched:
-            if rel == "" or (self.context / rel).is_dir() and not (self.context / rel).is_symlink():
-                copied += self.copy_folder(rel, target)
-            else:
-                at = join_path(target, posixpath.basename(rel)) if into else target
-                copied.append(self.copy_one(rel, at))
+            copied += self.context.copy_into(self.root, rel, target, into)
         self.owners.update(dict.fromkeys(copied, owner) if owner is not None else {})
         self.modes.update(dict.fromkeys(copied, mode) if mode is not None else {})
         self.log(f"  copied {len(copied)} path(s) from the context")
-
-    def copy_folder(self, rel: str, target: str) -> list[str]:
-        """The included contents of context folder ``rel`` into ``target``; image paths."""
-        host_path(self.root, target).mkdir(parents=True, exist_ok=True)
-        copied = [target]
-        prefix = rel + "/" if rel else ""
-        for path in sorted(p for p in self.included() if p.startswith(prefix)):
-            copied.append(self.copy_one(path, join_path(target, path[len(prefix):])))
-        return copied
-
-    def copy_one(self, rel: str, at: str) -> str:
-        """One context file, folder or symlink ``rel`` to image path ``at`` (modes kept)."""
-        src, dst = self.context / rel, host_path(self.root, at)
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        if src.is_symlink():
-            if os.path.lexists(dst):
-                dst.unlink()
-            os.symlink(os.readlink(src), dst)
-        elif src.is_dir():
-            dst.mkdir(exist_ok=True)
-            shutil.copymode(src, dst)
-        else:
-            shutil.copy2(src, dst)
-        return at
 
     # ---- RUN ----------------------------------------------------------------------------
     def run(self, instruction: Instruction, state: StageState) -> None:
@@ -532,11 +459,8 @@ class _Runner:
             disk.mkdir()
         else:
             source = spec.get("source") or spec.get("src") or "."
-            for rel in self.context_matches(source, what)[:1]:
-                if rel == "" or (self.context / rel).is_dir():
-                    self.copy_folder(rel, target)
-                else:
-                    self.copy_one(rel, target)
+            rel = self.context.matches(source, what)[0]
+            self.context.copy_into(self.root, rel, target, into=False)
 
 
 # ---- small readers ----------------------------------------------------------------------
@@ -580,18 +504,3 @@ def _owner(chown: str, what: str) -> tuple[int, int]:
     except KeyError:
         raise NeedsEngine(what, f"--chown={chown} names a user the kit cannot look up") from None
     return uid, gid
-
-
-def _is_archive(context: Path, rel: str) -> bool:
-    """Whether an ADD would unpack the context file ``rel`` instead of copying it."""
-    path = context / rel
-    return rel != "" and path.is_file() and not path.is_symlink() and tarfile.is_tarfile(path)
-
-
-def _ignores_itself(patterns: list[str]) -> bool:
-    """Whether ``.dockerignore``'s own patterns exclude it (the last matching one decides)."""
-    ignored = False
-    for pattern in (Pattern(p) for p in patterns):
-        if pattern.dirs and pattern.match(".dockerignore"):
-            ignored = not pattern.exclusion
-    return ignored
