@@ -72,7 +72,8 @@ _TAG = re.compile(r"[\w][\w.-]{0,127}")
 
 
 class ImageWriteError(KitError):
-    """A file changed while the archive was written, so the archive is not valid."""
+    """A file changed while the archive was written, or its bytes are not there to write, so
+    the archive is not valid."""
 
 
 def write_image(layers: list[list[FileEntry]], config: dict, out: BinaryIO, repo_tag: str,
@@ -100,7 +101,9 @@ def write_image(layers: list[list[FileEntry]], config: dict, out: BinaryIO, repo
             folder, a hard link to no regular file of its layer, or ``created_by`` of the
             wrong length.
         TypeError: ``config`` is not a dict.
-        ImageWriteError: A ``source`` file changed (or vanished) during the write.
+        ImageWriteError: A ``source`` file changed (or vanished) during the write, or a
+            regular file has neither ``data`` nor ``source`` (only a recorded ``length``);
+            the latter is raised before anything is written.
     """
     if not layers:
         raise ValueError("an image needs at least one layer")
@@ -208,6 +211,11 @@ def _plan_layer(entries: Iterable[FileEntry]) -> list[FileEntry]:
             continue
         if path in by_path:
             raise ValueError(f"{path} appears twice in one layer")
+        if entry.kind == "file" and not entry.has_bytes:
+            raise ImageWriteError(
+                f"{path}: its bytes are not recorded (only its size, {entry.size:,} bytes)",
+                "It comes from a recorded base image whose contents were not kept; build "
+                "on a machine with Docker or Podman to copy it.")
         by_path[path] = entry if entry.path == path else dataclasses.replace(entry, path=path)
     for path in list(by_path):
         parent = posixpath.dirname(path)

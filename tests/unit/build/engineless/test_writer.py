@@ -300,6 +300,26 @@ def test_a_missing_source_is_an_error(tmp_path):
         write([[FileEntry("/file", source=tmp_path / "nope")]])
 
 
+def test_a_file_known_only_by_its_length_is_refused_before_writing():
+    """A base-image file whose bytes were not recorded counts in sizes but cannot be stored."""
+    entry = FileEntry("/usr/local/go/bin/go", mode=0o755, length=12_688_957)
+    assert entry.size == 12_688_957 and not entry.has_bytes
+    out = io.BytesIO()
+    with pytest.raises(ImageWriteError, match="/usr/local/go/bin/go: its bytes are not "
+                                              "recorded"):
+        write_image([[FileEntry("/a", data=b"1"), entry]], {}, out, "x")
+    assert out.getvalue() == b""
+
+
+def test_has_bytes_and_length_rules(tmp_path):
+    assert FileEntry("/a", data=b"").has_bytes
+    assert FileEntry("/a", source=tmp_path / "a").has_bytes
+    assert not FileEntry("/d", "dir").has_bytes and FileEntry("/a").size == 0
+    for bad in ({"data": b"x", "length": 1}, {"kind": "dir", "length": 0}, {"length": -1}):
+        with pytest.raises(ValueError, match="length"):
+            FileEntry("/a", **bad)
+
+
 @pytest.mark.parametrize("layers, options, match", [
     ([], {}, "at least one layer"),
     ([[FileEntry("/a", data=b"1"), FileEntry("/a/", data=b"2")]], {}, "twice"),
