@@ -24,7 +24,7 @@ The names below are what the rest of the kit imports from here.
 
 from __future__ import annotations
 
-from .archive import ArchiveError, ImageExport, merge, read_export
+from .archive import ArchiveError, ImageExport, merge, read_export, stacked_export
 from .breakdown import (
                     SAVE_CHUNK_SIZE,
                     ImageBreakdown,
@@ -37,13 +37,14 @@ from .certs import GO_CERT_FILES, CaBundle, parse_ca_bundle
 from .elf import ElfFacts, elf_facts
 from .files import find_ca_bundle, read_file
 from .inspect import clean_created_by, engine_size_note, get_image, history_frame, listed_size
-from .runconfig import ImageConfig, image_config
+from .runconfig import ImageConfig, config_from_inspect, image_config
 from .summary import ImageSummary, summarize
 
 __all__ = ["ArchiveError", "CATEGORY_PATTERNS", "CaBundle", "DEFAULT_CATEGORY", "ElfFacts",
            "GO_CERT_FILES", "ImageBreakdown", "ImageConfig", "ImageExport", "ImageSummary",
            "SAVE_CHUNK_SIZE", "breakdown_of", "category_sizes", "clean_created_by",
+           "config_from_inspect",
            "directory_sizes", "elf_facts", "engine_size_note", "file_breakdown",
            "find_ca_bundle", "forget_breakdowns", "get_image", "history_frame",
            "image_config", "listed_size", "merge", "parse_ca_bundle", "read_export",
-           "read_file", "summarize"]
+           "read_file", "stacked_export", "summarize"]

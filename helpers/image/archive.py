@@ -548,3 +548,21 @@ def _under(path: str, roots: set[str]) -> bool:
     return False
 
 
+
+
+def stacked_export(layers: list[dict[str, int]], dirs: list[set[str]], config: dict,
+                   layout: str) -> ImageExport:
+    """An :class:`ImageExport` from known layer contents instead of an archive.
+
+    For an image built without an engine on a recorded base (the base is known by its
+    manifest, not its bytes): ``layers`` are ``{path: bytes}`` per layer (symlinks 0), oldest
+    first, ``dirs`` the folders of each; ``config`` carries the ``history``. The overlay
+    merge and the figures are then the same as for an exported image.
+    """
+    tables = []
+    for files, folders in zip(layers, dirs):
+        table = LayerTable()
+        table.files.update(files)
+        table.dirs.update(folders)
+        tables.append(table)
+    return ImageExport(tables, config, layout, {})

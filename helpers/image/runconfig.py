@@ -137,7 +137,14 @@ def image_config(client: docker.DockerClient, image: str) -> ImageConfig:
     Raises:
         KitError: The image does not exist.
     """
-    attrs = get_image(client, image).attrs
+    return config_from_inspect(get_image(client, image).attrs)
+
+
+def config_from_inspect(attrs: dict) -> ImageConfig:
+    """The :class:`ImageConfig` of an image inspect's ``attrs`` (``Config``, ``Os``...).
+
+    Also used for an image built without an engine, whose config has the same shape.
+    """
     config = attrs.get("Config") or {}
     env = dict(item.partition("=")[::2] for item in config.get("Env") or [])
     health = (config.get("Healthcheck") or {}).get("Test")

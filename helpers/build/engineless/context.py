@@ -19,12 +19,7 @@ from docker.utils.build import Pattern, PatternMatcher
 from ...dockerfile.model import join_path
 from ...errors import BuildError
 from ..classic import dockerignore_patterns
-
-
-def host_path(root: Path, path: str) -> Path:
-    """Where the stage's absolute ``path`` lives under ``root`` (``..`` cannot leave it)."""
-    clean = join_path("/", path).lstrip("/")
-    return root / clean if clean else root
+from .disk import host_path
 
 
 class BuildContext:

@@ -8,8 +8,8 @@ reports ``skip``, never a result the real build would not give):
 * ``FROM golang:<version>`` (Debian variants, the local Go's minor version; a stage FROM such
   a stage replays the chain), ``WORKDIR``, ``ENV``, ``ARG`` (with BuildKit's platform ARGs
   for this machine), metadata (``LABEL``, ``EXPOSE``, ``CMD``...);
-* ``COPY``/``ADD`` of context paths, ``.dockerignore`` honoured, ``--chown``/``--chmod``
-  recorded; ``RUN`` of ``go mod download|verify``, ``go build``, ``mkdir``, ``cd`` joined by
+* ``COPY``/``ADD`` of context paths, ``.dockerignore`` honoured, and ``COPY --from`` of an
+  earlier stage's files; ``--chown``/``--chmod`` recorded; ``RUN`` of ``go mod download|verify``, ``go build``, ``mkdir``, ``cd`` joined by
   ``&&``, with ``--mount=type=cache|bind|tmpfs``.
 
 cgo follows the golang image, which has gcc: an unset ``CGO_ENABLED`` means cgo on (a dynamic
@@ -38,11 +38,14 @@ from ...dockerfile.shell import command_text, shell_commands, strip_prefixes
 from ...dockerfile.words import OPERATORS, expand, split_words
 from ...errors import BuildError
 from . import toolchain
-from .context import BuildContext, host_path
+from .context import BuildContext
+from .disk import host_path, materialize
 from .entries import FileEntry, NeedsEngine
 
 Lines = Callable[[str], None]
 BaseFiles = Callable[[str], "list[FileEntry] | None"]
+#: ``(--from value, sources, dest, workdir) -> entries``: what a ``COPY --from`` brings.
+StageFiles = Callable[[str, "list[str]", str, str], "list[FileEntry]"]
 
 #: Instructions that change nothing in the stage's filesystem.
 _METADATA = frozenset({"LABEL", "EXPOSE", "CMD", "ENTRYPOINT", "HEALTHCHECK", "STOPSIGNAL",
@@ -190,7 +193,8 @@ def _glob(root: Path, pattern: str) -> list[str]:
 
 def run_builder_stage(model: DockerfileModel, stage_index: int, context: Path, root: Path, *,
                       go: Path, cache: Path, on_line: Lines | None = None,
-                      base_files: BaseFiles | None = None) -> StageResult:
+                      base_files: BaseFiles | None = None,
+                      stage_files: StageFiles | None = None) -> StageResult:
     """Replay builder stage ``stage_index`` (and the stages it is FROM) into ``root``.
 
     Args:
@@ -203,12 +207,15 @@ def run_builder_stage(model: DockerfileModel, stage_index: int, context: Path, r
         cache: Where Go's build and module caches live between builds (warm rebuilds).
         on_line: Receives build-log lines: each instruction and the output of each command.
         base_files: See :attr:`StageResult.base_files`.
+        stage_files: Resolves a ``COPY --from`` (another stage's or an image's files);
+            without it such a COPY needs an engine.
 
     Raises:
         NeedsEngine: an instruction outside the supported subset (see the module docs).
         BuildError: a command failed, or a COPY source is not in the context.
     """
     runner = _Runner(Path(go), Path(context), Path(root), Path(cache), on_line or (lambda _: None))
+    runner.stage_files = stage_files
     model = runner.with_platform(model)
     stage = model.stages[stage_index]
     chain = model.chain(stage)
@@ -237,6 +244,7 @@ class _Runner:
         self.context = BuildContext(context)
         self.owners: dict[str, tuple[int, int]] = {}
         self.modes: dict[str, int] = {}
+        self.stage_files: StageFiles | None = None
         self.info = toolchain.go_info(go)
         self.version = self.info.version.removeprefix("go")
 
@@ -296,31 +304,53 @@ class _Runner:
 
     # ---- COPY / ADD from the context ----------------------------------------------------
     def copy(self, instruction: Instruction, state: StageState) -> None:
-        """A COPY/ADD of context paths; ``--chown``/``--chmod`` recorded, not applied."""
+        """A COPY/ADD of context paths or of another stage's files (``--from``);
+        ``--chown``/``--chmod`` recorded, not applied."""
         what = f"{instruction.keyword} {instruction.raw}"
         flags = {k: v for k, v in instruction.flags.items() if k != "link"}
-        chown, chmod = flags.pop("chown", None), flags.pop("chmod", None)
+        chown, chmod, source = flags.pop("chown", None), flags.pop("chmod", None), \
+            flags.pop("from", None)
         if flags:
             raise NeedsEngine(what, f"--{next(iter(flags))} is not replayed")
+        owner = chown_ids(chown, what) if chown else None
+        mode = int(chmod, 8) if chmod and re.fullmatch(r"[0-7]{3,4}", chmod) else None
+        if chmod and mode is None:
+            raise NeedsEngine(what, f"--chmod={chmod} is not an octal mode")
         *sources, dest = instruction.arguments
-        if instruction.keyword == "ADD" and any(re.match(r"^[a-z]+://|git@", s) for s in sources):
+        if source is not None:
+            copied = self.copy_from_stage(source, sources, dest, state, what)
+        else:
+            copied = self.copy_context(instruction.keyword, sources, dest, state, what)
+        self.owners.update(dict.fromkeys(copied, owner) if owner is not None else {})
+        self.modes.update(dict.fromkeys(copied, mode) if mode is not None else {})
+        self.log(f"  copied {len(copied)} path(s)"
+                 + (f" from {source}" if source else " from the context"))
+
+    def copy_context(self, keyword: str, sources: list[str], dest: str, state: StageState,
+                     what: str) -> list[str]:
+        """COPY/ADD from the build context into the root; the image paths written."""
+        if keyword == "ADD" and any(re.match(r"^[a-z]+://|git@", s) for s in sources):
             raise NeedsEngine(what, "ADD of a URL or a git repository")
         matched = [m for s in sources for m in self.context.matches(s, what)]
-        if instruction.keyword == "ADD" and any(map(self.context.is_archive, matched)):
+        if keyword == "ADD" and any(map(self.context.is_archive, matched)):
             raise NeedsEngine(what, "ADD of an archive (Docker unpacks it)")
         target = join_path(state.workdir, dest)
         into = (dest.endswith(("/", "/.")) or dest in (".", "..") or len(matched) > 1
                 or host_path(self.root, target).is_dir())
-        owner = _owner(chown, what) if chown else None
-        mode = int(chmod, 8) if chmod and re.fullmatch(r"[0-7]{3,4}", chmod) else None
-        if chmod and mode is None:
-            raise NeedsEngine(what, f"--chmod={chmod} is not an octal mode")
         copied: list[str] = []
         for rel in matched:
             copied += self.context.copy_into(self.root, rel, target, into)
-        self.owners.update(dict.fromkeys(copied, owner) if owner is not None else {})
-        self.modes.update(dict.fromkeys(copied, mode) if mode is not None else {})
-        self.log(f"  copied {len(copied)} path(s) from the context")
+        return copied
+
+    def copy_from_stage(self, source: str, sources: list[str], dest: str, state: StageState,
+                        what: str) -> list[str]:
+        """COPY --from=<stage or image>: the other stage's entries, put on disk here."""
+        if self.stage_files is None:
+            raise NeedsEngine(what, "COPY --from inside a builder stage is not replayed")
+        entries = self.stage_files(source, sources, dest, state.workdir)
+        for entry in entries:
+            self.owners[entry.path] = (entry.uid, entry.gid)
+        return materialize(entries, self.root, what)
 
     # ---- RUN ----------------------------------------------------------------------------
     def run(self, instruction: Instruction, state: StageState) -> None:
@@ -495,7 +525,7 @@ def _supported(words: list[str]) -> bool:
     return bool(sub) and (sub[0] == "build" or sub in (["mod", "download"], ["mod", "verify"]))
 
 
-def _owner(chown: str, what: str) -> tuple[int, int]:
+def chown_ids(chown: str, what: str) -> tuple[int, int]:
     """``--chown=uid[:gid]`` as numbers; names only for the golang image's root/nobody."""
     names = {"root": 0, "nobody": 65534, "nogroup": 65534}
     user, _, group = chown.partition(":")
