@@ -40,7 +40,7 @@ def stage_config(model: DockerfileModel, stage: Stage, base: dict | None = None)
         NeedsEngine: an ``ONBUILD`` or a malformed ``HEALTHCHECK`` the kit does not replay.
     """
     config = {k: (list(v) if isinstance(v, list) else dict(v) if isinstance(v, dict) else v)
-              for k, v in (base or {}).items()}
+              for k, v in (base or {}).items() if v is not None}
     shell = list(config.get("Shell") or ["/bin/sh", "-c"])
     workdir_set = False
     for st in model.chain(stage):
