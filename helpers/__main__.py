@@ -91,15 +91,22 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_record(args: argparse.Namespace) -> int:
+    """Record the base image's manifest (engine-less builds), then the exercise's runs."""
     from . import engine, recorded
     from .ui.progress import TerminalProgress
 
     client = engine.connect()
     try:
-        recording = recorded.record(
+        base = recorded.record_base_image(client)
+        recording = None if args.base_only else recorded.record(
             client, progress=lambda key: TerminalProgress(f"record {key}"))
     finally:
         client.close()
+    base_path = recorded.save_base_image(base)
+    print(f"recorded {base['ref']} ({len(base['entries'])} paths, bytes of {len(base['data'])} "
+          f"files) on {base['engine']} -> {base_path} ({base_path.stat().st_size / 1e3:.0f} kB)")
+    if recording is None:
+        return 0
     path = recorded.save(recording, Path(args.output) if args.output else recorded.RECORDING_PATH)
     meta = recording["meta"]
     print(f"recorded {len(recording['images'])} images on {meta['engine']} at {meta['date']}"
@@ -164,6 +171,8 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_probe)
     p = sub.add_parser("record", help="record real runs for engine-less mode")
     p.add_argument("--output", help="where to write (default recordings/recording.json.gz)")
+    p.add_argument("--base-only", action="store_true",
+                   help="record only the golang:1.22 manifest (recordings/base-images/)")
     p.set_defaults(func=cmd_record)
     p = sub.add_parser("reset", help="remove what the kit made")
     p.add_argument("--all", action="store_true", help="every namespace (instructors)")

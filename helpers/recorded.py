@@ -10,30 +10,42 @@ describes. Nothing is made up: without a recording the engine-less notebooks say
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import gzip
 import hashlib
+import io
 import json
+import posixpath
+import tarfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
 
 import docker
 import pandas as pd
+from docker.errors import APIError
+from requests.exceptions import RequestException
 
 from . import __version__
 from .build import BuildEvent, BuildResult, EventHandler, StepResult, build_image
-from .config import EXERCISE_DIR, REPO_ROOT, SOLUTIONS_DIR, image_tag
+from .build.engineless import basefiles
+from .config import EXERCISE_DIR, MB, REPO_ROOT, SOLUTIONS_DIR, image_tag
 from .engine.containers import HealthReport, check_health
-from .errors import KitError, RunError
+from .errors import KitError, RunError, engine_error
 from .grading.checks import run_checks
 from .image import (
+    SAVE_CHUNK_SIZE,
     ImageBreakdown,
     ImageSummary,
     file_breakdown,
+    get_image,
     history_frame,
     summarize,
 )
+
+# The kit's one way to create an inspection container and to read its tar stream.
+from .image.files import _ChunkReader, _created_container
 
 RECORDING_PATH = REPO_ROOT / "recordings" / "recording.json.gz"
 #: What is recorded: key -> (Dockerfile, build backend).
@@ -134,13 +146,10 @@ def record_image(client: docker.DockerClient, key: str,
 def record(client: docker.DockerClient,
            progress: Callable[[str], EventHandler | None] = lambda key: None) -> dict:
     """A whole recording: every target of :data:`TARGETS`, with the run's metadata."""
-    version = client.version()
-    info = client.info()
     images = {key: record_image(client, key, progress) for key in TARGETS}
     return {
         "meta": {
-            "engine": f"Docker Engine {version.get('Version')} (API {version.get('ApiVersion')}, "
-                      f"{version.get('Os')}/{version.get('Arch')}, {info.get('Driver')})",
+            "engine": engine_text(client),
             "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "kit_version": __version__,
             "exercise_digest": exercise_digest(),
@@ -150,12 +159,283 @@ def record(client: docker.DockerClient,
     }
 
 
+def engine_text(client: docker.DockerClient) -> str:
+    """The engine a recording was made on, in one line (version, API, platform, driver)."""
+    version, info = client.version(), client.info()
+    return (f"Docker Engine {version.get('Version')} (API {version.get('ApiVersion')}, "
+            f"{version.get('Os')}/{version.get('Arch')}, {info.get('Driver')})")
+
+
 def save(recording: dict, path: Path = RECORDING_PATH) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     # No name and mtime=0 in the gzip header: the same recording always gives the same bytes.
     with open(path, "wb") as raw, gzip.GzipFile(filename="", fileobj=raw, mode="wb",
                                                  mtime=0) as out:
         out.write(json.dumps(recording, indent=1, sort_keys=True).encode())
+    return path
+
+
+# --------------------------------------------------------------------------------------------
+# The base image's manifest, for the engine-less build (helpers.build.engineless.basefiles)
+# --------------------------------------------------------------------------------------------
+#: Files whose bytes a base-image recording keeps: what a learner copies into a scratch image.
+BASE_BYTES_FILES = ("/etc/passwd", "/etc/group", "/etc/nsswitch.conf", "/etc/services",
+                    "/etc/protocols", "/etc/mime.types")
+#: Folders whose regular files' bytes are kept too, each whole or not at all, in this order
+#: while the kept bytes stay within :data:`BASE_BYTES_BUDGET`.
+BASE_BYTES_FOLDERS = ("/etc/ssl/", "/usr/share/ca-certificates/", "/usr/share/zoneinfo/")
+BASE_BYTES_BUDGET = 6 * MB
+#: What the engine puts in every container's init layer (moby ``daemon/initlayer``): through
+#: a container these paths show the engine's placeholders, not the image's own entries.
+INIT_LAYER_PATHS = frozenset({"/.dockerenv", "/dev/console", "/dev/pts", "/dev/shm",
+                              "/etc/hostname", "/etc/hosts", "/etc/mtab", "/etc/resolv.conf",
+                              "/proc", "/sys"})
+
+
+def record_base_image(client: docker.DockerClient, ref: str = "golang:1.22") -> dict:
+    """The manifest of base image ``ref`` on this engine, as the data file stores it.
+
+    Every path of the image's final filesystem comes from one created (never started)
+    container's ``/``, streamed as a tar (the engine merges the layers, whiteouts included),
+    except :data:`INIT_LAYER_PATHS`, which are read from the image's own layers (its
+    ``docker save`` stream); the layer of each visible file and the layers table come from
+    :func:`helpers.image.file_breakdown`, and the two must list the same files. Device
+    nodes and fifos are listed under ``special`` (the engine-less build never copies them).
+
+    Bytes are kept (base64) only for the small files a learner copies into a scratch image:
+    :data:`BASE_BYTES_FILES` that exist, and every regular file under each of
+    :data:`BASE_BYTES_FOLDERS` (CA certificates, time zones) as long as the kept bytes stay
+    within :data:`BASE_BYTES_BUDGET` (6 MB uncompressed; the golang image needs about 1.8).
+    Every other file keeps only its size. The document is canonical: re-recording the same
+    image gives the same document but for ``recorded`` (see :func:`save_base_image`).
+
+    Raises:
+        KitError: The image is missing, the engine failed, or the container's and the
+            image's file lists disagree.
+    """
+    image = get_image(client, ref)
+    breakdown = file_breakdown(client, ref)
+    visible = {path: (int(size), int(layer))
+               for path, size, layer in breakdown.files.itertuples(index=False)}
+    rows, data, special = _container_filesystem(client, ref)
+    _restore_init_layer(client, ref, rows, visible)
+    files = {path for path, row in rows.items() if row[1] != "dir"}
+    for path in sorted(files - visible.keys()):
+        del rows[path]  # an engine's extra (a placeholder without an image entry)
+    if missing := sorted(visible.keys() - files):
+        raise KitError(f"{ref}: the image lists {len(missing)} file(s) its container does "
+                       f"not show ({', '.join(missing[:3])}...).",
+                       "Re-record on another engine and report the engine's version.")
+    for path, (_size, layer) in visible.items():
+        rows[path][7] = layer
+    attrs, config = image.attrs, image.attrs.get("Config") or {}
+    return {
+        "format": basefiles.FORMAT, "columns": list(basefiles.COLUMNS),
+        "ref": basefiles.canonical_ref(ref), "image_id": image.id,
+        "repo_digests": sorted(attrs.get("RepoDigests") or []),
+        "engine": engine_text(client), "recorded": dt.date.today().isoformat(),
+        "config": {key: config.get(key) for key in basefiles.CONFIG_KEYS},
+        "os": attrs.get("Os") or "linux", "architecture": attrs.get("Architecture") or "",
+        "layers": _frame(breakdown.layers), "total_bytes": int(breakdown.total_bytes),
+        "engine_size_bytes": int(attrs.get("Size") or 0),
+        "entries": [rows[path] for path in sorted(rows)],
+        "data": {path: base64.b64encode(data[path]).decode("ascii")
+                 for path in sorted(data) if path in rows},
+        "special": sorted(special),
+    }
+
+
+def _tar_path(name: str) -> str:
+    """A tar member's name as an absolute path (``./etc/`` and ``/etc`` -> ``/etc``)."""
+    name = name.removeprefix("./")
+    return posixpath.normpath("/" + name.strip("/")) if name.strip("/") else "/"
+
+
+def _row(member: tarfile.TarInfo) -> list | None:
+    """``[path, kind, mode, uid, gid, size, linkname, layer]`` of a member; None for a device
+    or fifo. A hard link's target is made absolute, a symlink's kept as written."""
+    kind = ("dir" if member.isdir() else "symlink" if member.issym()
+            else "hardlink" if member.islnk() else "file" if member.isreg() else None)
+    if kind is None:
+        return None
+    link = (member.linkname if kind == "symlink"
+            else _tar_path(member.linkname) if kind == "hardlink" else "")
+    return [_tar_path(member.name), kind, member.mode & 0o7777, member.uid, member.gid,
+            member.size if kind == "file" else 0, link, 0]
+
+
+class _KeptBytes:
+    """The bytes of :data:`BASE_BYTES_FILES` and of each :data:`BASE_BYTES_FOLDERS` folder,
+    gathered while the filesystem streams by; a folder over the budget is dropped at once."""
+
+    def __init__(self) -> None:
+        self.groups: dict[str, dict[str, bytes]] = {"": {}}
+        self.groups.update({folder: {} for folder in BASE_BYTES_FOLDERS})
+        self.over: set[str] = set()
+
+    def group_of(self, path: str, size: int) -> str | None:
+        """The group ``path``'s bytes belong to, or None when they are not wanted."""
+        group = "" if path in BASE_BYTES_FILES else next(
+            (f for f in BASE_BYTES_FOLDERS if path.startswith(f)), None)
+        if group is None or group in self.over:
+            return None
+        if sum(map(len, self.groups[group].values())) + size > BASE_BYTES_BUDGET:
+            self.over.add(group)
+            self.groups[group] = {}
+            return None
+        return group
+
+    def kept(self) -> dict[str, bytes]:
+        """The groups that fit, in order, within the budget all together."""
+        kept: dict[str, bytes] = {}
+        for group, files in self.groups.items():
+            size = sum(map(len, files.values()))
+            if group not in self.over and sum(map(len, kept.values())) + size \
+                    <= BASE_BYTES_BUDGET:
+                kept.update(files)
+        return kept
+
+
+def _container_filesystem(client: docker.DockerClient, ref: str
+                          ) -> tuple[dict[str, list], dict[str, bytes], list[str]]:
+    """Rows of every path of a created container of ``ref`` (by path), the kept bytes, and
+    the paths of devices and fifos, from one stream of its ``/``."""
+    rows: dict[str, list] = {}
+    kept, special = _KeptBytes(), []
+    with _created_container(client, ref) as container:
+        try:
+            chunks, _stat = container.get_archive("/")
+        except APIError as exc:
+            raise engine_error(exc, f"reading the filesystem of {ref!r}") from None
+        try:
+            with tarfile.open(fileobj=io.BufferedReader(_ChunkReader(chunks), 1 << 16),
+                              mode="r|") as tar:
+                for member in tar:
+                    row = _row(member)
+                    if row is None:
+                        special.append(_tar_path(member.name))
+                        continue
+                    rows[row[0]] = row
+                    group = kept.group_of(row[0], row[5]) if row[1] == "file" else None
+                    if group is not None:
+                        kept.groups[group][row[0]] = tar.extractfile(member).read()
+        except tarfile.TarError as exc:
+            raise KitError(f"The engine sent a damaged archive of {ref!r}: {exc}",
+                           "Retry; if it persists, restart the engine.") from None
+        except RequestException as exc:
+            raise engine_error(exc, f"reading the filesystem of {ref!r}") from None
+        finally:
+            getattr(chunks, "close", lambda: None)()
+    return rows, kept.kept(), special
+
+
+def _restore_init_layer(client: docker.DockerClient, ref: str, rows: dict[str, list],
+                        visible: dict[str, tuple[int, int]]) -> None:
+    """Put the image's own entries at :data:`INIT_LAYER_PATHS` in ``rows`` (in place).
+
+    A file or link comes from the layer :func:`file_breakdown` says shows it; a folder from
+    the newest layer holding it (a later layer's whiteout of such a folder, which no base
+    image does, is not looked for); a path the image lacks is left out.
+    """
+    for path in INIT_LAYER_PATHS:
+        rows.pop(path, None)
+    layers = _layer_rows(client, ref, INIT_LAYER_PATHS)
+    for path in INIT_LAYER_PATHS:
+        if path in visible:
+            row = layers[visible[path][1] - 1].get(path)
+        else:
+            row = next((layer[path] for layer in reversed(layers)
+                        if layer.get(path, [None, ""])[1] == "dir"), None)
+        if row is not None:
+            rows[path] = row
+
+
+class _Prefixed:
+    """A read-only stream: ``head`` (already read), then the rest of ``stream``."""
+
+    def __init__(self, head: bytes, stream) -> None:
+        self.head, self.stream = head, stream
+
+    def read(self, size: int = -1) -> bytes:
+        if not self.head:
+            return self.stream.read(size)
+        if size < 0:
+            data, self.head = self.head + self.stream.read(), b""
+            return data
+        data, self.head = self.head[:size], self.head[size:]
+        return data
+
+
+def _layer_rows(client: docker.DockerClient, ref: str, paths: frozenset[str]
+                ) -> list[dict[str, list]]:
+    """For each layer of ``ref`` (oldest first), the rows of those of ``paths`` it holds,
+    from its ``docker save`` stream (plain or gzip layers, any layout with a
+    ``manifest.json``: Docker, Docker >= 25, Podman)."""
+    tables: dict[str, dict[str, list]] = {}
+    documents: dict[str, bytes] = {}
+    links: dict[str, str] = {}
+    chunks = client.api.get_image(ref, chunk_size=SAVE_CHUNK_SIZE)
+    try:
+        with tarfile.open(fileobj=io.BufferedReader(_ChunkReader(chunks), 1 << 16),
+                          mode="r|") as outer:
+            for member in outer:
+                name = _tar_path(member.name)
+                if member.issym() or member.islnk():
+                    base = "/" if member.islnk() else posixpath.dirname(name)
+                    links[name] = _tar_path(posixpath.join(base, member.linkname))
+                elif member.isreg() and member.size:
+                    stream = outer.extractfile(member)
+                    head = stream.read(512)
+                    if head[:1] in (b"{", b"["):
+                        documents[name] = head + stream.read()
+                        continue
+                    try:
+                        with tarfile.open(fileobj=_Prefixed(head, stream), mode="r|*") as inner:
+                            tables[name] = {row[0]: row for m in inner
+                                            if _tar_path(m.name) in paths and (row := _row(m))}
+                    except tarfile.TarError:
+                        continue  # not a layer
+    except (tarfile.TarError, APIError, RequestException) as exc:
+        raise KitError(f"Cannot read the export of {ref!r}: {exc}",
+                       f"Check that `docker save {ref} | tar -t` works.") from None
+    finally:
+        getattr(chunks, "close", lambda: None)()
+
+    def resolve(name: str) -> str:
+        for _ in range(8):
+            name = links.get(name, name)
+        return name
+
+    try:
+        names = json.loads(documents["/manifest.json"])[0]["Layers"]
+        return [tables[resolve(_tar_path(layer))] for layer in names]
+    except (KeyError, IndexError, ValueError) as exc:
+        raise KitError(f"The export of {ref!r} has no readable manifest.json or layer "
+                       f"({exc}).", "Record on an engine whose `docker save` writes "
+                       "manifest.json (Docker, Podman).") from None
+
+
+def save_base_image(doc: dict, path: Path | None = None) -> Path:
+    """Write a :func:`record_base_image` document to ``path`` (default: where
+    :func:`~helpers.build.engineless.basefiles.load_base_image` finds it).
+
+    gzip without name and mtime, canonical JSON (sorted keys, no spaces): the same document
+    gives the same bytes. A file already there recording the same thing (equal but for
+    ``recorded`` and ``engine``) is left as it is, so re-recording the same image on the
+    same kit changes nothing in git.
+    """
+    path = path or basefiles.recording_path(doc["ref"])
+    if path.is_file():
+        with gzip.open(path, "rb") as stream:
+            old = json.loads(stream.read())
+        volatile = ("recorded", "engine")
+        if {k: v for k, v in old.items() if k not in volatile} \
+                == {k: v for k, v in doc.items() if k not in volatile}:
+            return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as raw, gzip.GzipFile(filename="", fileobj=raw, mode="wb",
+                                                 mtime=0) as out:
+        out.write(json.dumps(doc, sort_keys=True, separators=(",", ":")).encode())
     return path
 
 

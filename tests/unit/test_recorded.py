@@ -121,3 +121,142 @@ def test_committed_recording_is_not_older_than_the_exercise_files():
     meta = recording.meta
     assert meta["engine"].startswith("Docker Engine") and meta["date"]
     assert all(i.startswith("sha256:") for i in meta["image_ids"].values())
+
+
+# --- the base image's manifest ------------------------------------------------------------
+
+class _BaseContainer:
+    """A created container whose ``/`` is ``archive`` (a tar, as the engine streams it)."""
+
+    def __init__(self, archive: bytes) -> None:
+        self.archive, self.removed = archive, False
+
+    def get_archive(self, path):
+        assert path == "/"
+        return iter([self.archive[i:i + 777] for i in range(0, len(self.archive), 777)]), {}
+
+    def remove(self, force=False):
+        self.removed = True
+
+
+class _BaseClient:
+    """Just what :func:`recorded.record_base_image` asks of an engine: the image, its
+    ``docker save`` stream (written by the engine-less writer) and a container's ``/``."""
+
+    def __init__(self, saved: bytes, container_fs: bytes) -> None:
+        from types import SimpleNamespace
+
+        self.saved = saved
+        self.image = SimpleNamespace(id="sha256:" + "cd" * 32, tags=["golang:1.22"], attrs={
+            "Config": {"Env": ["GOPATH=/go"], "WorkingDir": "/go", "Cmd": ["bash"]},
+            "Os": "linux", "Architecture": "amd64", "Size": 123, "RepoDigests": []})
+        self.images = SimpleNamespace(get=lambda ref: self.image)
+        self.api = SimpleNamespace(base_url="fake://base", get_image=self._save)
+        self.container = _BaseContainer(container_fs)
+        self.containers = SimpleNamespace(create=lambda image, **kw: self.container)
+
+    def _save(self, ref, chunk_size):
+        return iter([self.saved[i:i + 1000] for i in range(0, len(self.saved), 1000)])
+
+    def version(self):
+        return {"Version": "20.10.24", "ApiVersion": "1.41", "Os": "linux", "Arch": "amd64"}
+
+    def info(self):
+        return {"Driver": "overlay2"}
+
+
+def _container_tar(members: list[tuple[str, bytes, int, bytes | str]]) -> bytes:
+    """A tar like ``get_archive("/")``: ``(name, type, mode, data or linkname)``."""
+    import io
+    import tarfile
+
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w") as tar:
+        for name, kind, mode, payload in members:
+            info = tarfile.TarInfo(name)
+            info.type, info.mode = kind, mode
+            if isinstance(payload, str):
+                info.linkname = payload
+            else:
+                info.size = len(payload)
+            tar.addfile(info, io.BytesIO(payload) if isinstance(payload, bytes) else None)
+    return out.getvalue()
+
+
+def _fake_base_engine() -> _BaseClient:
+    """An image of two layers (the second replaces ``/usr/local/go/bin/go``) and the
+    container view of it, with the engine's init-layer placeholders and a device node."""
+    import io
+    import tarfile
+
+    from helpers.build.engineless.entries import FileEntry
+    from helpers.build.engineless.writer import write_image
+
+    pem = b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
+    layers = [[FileEntry("/etc/hosts", data=b"127.0.0.1 localhost\n"),
+               FileEntry("/etc/passwd", data=b"root:x:0:0:root:/root:/bin/bash\n"),
+               FileEntry("/etc/ssl/certs/ca-certificates.crt", data=pem),
+               FileEntry("/usr/local/go/bin/go", mode=0o755, data=b"old go"),
+               FileEntry("/proc", "dir", 0o555),
+               FileEntry("/lib", "symlink", 0o777, linkname="usr/lib")],
+              [FileEntry("/usr/local/go/bin/go", mode=0o755, data=b"\x7fELF new go")]]
+    saved = io.BytesIO()
+    write_image(layers, {}, saved, "golang:1.22")
+    reg, dirt, sym, chr_ = tarfile.REGTYPE, tarfile.DIRTYPE, tarfile.SYMTYPE, tarfile.CHRTYPE
+    container_fs = _container_tar([
+        ("", dirt, 0o40755, b""), ("/.dockerenv", reg, 0o100755, b""),
+        ("/dev", dirt, 0o40755, b""), ("/dev/null", chr_, 0o20666, b""),
+        ("/etc", dirt, 0o40755, b""), ("/etc/hosts", reg, 0o100755, b""),
+        ("/etc/passwd", reg, 0o100644, layers[0][1].data), ("/etc/ssl", dirt, 0o755, b""),
+        ("/etc/ssl/certs", dirt, 0o755, b""),
+        ("/etc/ssl/certs/ca-certificates.crt", reg, 0o644, pem),
+        ("/lib", sym, 0o777, "usr/lib"), ("/proc", dirt, 0o755, b""),
+        ("/sys", dirt, 0o755, b""), ("/usr", dirt, 0o755, b""),
+        ("/usr/local", dirt, 0o755, b""), ("/usr/local/go", dirt, 0o755, b""),
+        ("/usr/local/go/bin", dirt, 0o755, b""),
+        ("/usr/local/go/bin/go", reg, 0o755, b"\x7fELF new go")])
+    return _BaseClient(saved.getvalue(), container_fs)
+
+
+def test_the_base_image_recorder_reads_the_image_not_the_engines_placeholders(tmp_path):
+    from helpers.build.engineless.basefiles import from_document
+
+    client = _fake_base_engine()
+    doc = recorded.record_base_image(client, "docker.io/library/golang:1.22-bookworm")
+    assert client.container.removed
+    rows = {row[0]: row for row in doc["entries"]}
+    assert doc["ref"] == "golang:1.22" and doc["image_id"] == client.image.id
+    assert rows["/etc/hosts"] == ["/etc/hosts", "file", 0o644, 0, 0, 20, "", 1]  # the image's
+    assert rows["/proc"][2] == 0o555 and "/sys" not in rows and "/.dockerenv" not in rows
+    assert rows["/usr/local/go/bin/go"] == ["/usr/local/go/bin/go", "file", 0o755, 0, 0, 11,
+                                            "", 2]
+    assert rows["/lib"][1:] == ["symlink", 0o777, 0, 0, 0, "usr/lib", 1]
+    assert doc["special"] == ["/dev/null"]
+    assert sorted(doc["data"]) == ["/etc/passwd", "/etc/ssl/certs/ca-certificates.crt"]
+    assert doc["total_bytes"] == sum(row["size_bytes"] for row in doc["layers"])
+    assert [row["layer"] for row in doc["layers"]] == [1, 2]
+    assert doc["config"]["Entrypoint"] is None and doc["engine_size_bytes"] == 123
+
+    image = from_document(doc)
+    assert image.lookup("/etc/passwd").data.startswith(b"root:")
+    assert image.lookup("/usr/local/go/bin/go").length == 11
+    assert ("/usr/local/go/bin/go", 11, 2) in image.file_layers()
+
+    path = recorded.save_base_image(doc, tmp_path / "base.json.gz")
+    first = path.read_bytes()
+    assert recorded.save_base_image({**doc, "recorded": "2099-01-01"}, path).read_bytes() \
+        == first  # the same image re-recorded later: the file does not change
+    assert recorded.save_base_image({**doc, "image_id": "sha256:ef"}, path).read_bytes() \
+        != first
+
+
+def test_the_byte_budget_keeps_whole_folders_only(monkeypatch):
+    monkeypatch.setattr(recorded, "BASE_BYTES_BUDGET", 60)
+    kept = recorded._KeptBytes()
+    for path, size in (("/etc/passwd", 30), ("/etc/ssl/a", 20), ("/etc/ssl/b", 20),
+                       ("/usr/share/zoneinfo/UTC", 10), ("/usr/bin/x", 1)):
+        group = kept.group_of(path, size)
+        if group is not None:
+            kept.groups[group][path] = bytes(size)
+    # /etc/ssl/ alone fits (40) but not after /etc/passwd (30): it is left out whole
+    assert sorted(kept.kept()) == ["/etc/passwd", "/usr/share/zoneinfo/UTC"]
