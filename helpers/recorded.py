@@ -226,6 +226,7 @@ def record_base_image(client: docker.DockerClient, ref: str = "golang:1.22") -> 
         raise KitError(f"{ref}: the image lists {len(missing)} file(s) its container does "
                        f"not show ({', '.join(missing[:3])}...).",
                        "Re-record on another engine and report the engine's version.")
+    _match_hard_links(rows, visible)
     for path, (_size, layer) in visible.items():
         rows[path][7] = layer
     attrs, config = image.attrs, image.attrs.get("Config") or {}
@@ -243,6 +244,26 @@ def record_base_image(client: docker.DockerClient, ref: str = "golang:1.22") -> 
                  for path in sorted(data) if path in rows},
         "special": sorted(special),
     }
+
+
+def _match_hard_links(rows: dict[str, list], visible: dict[str, tuple[int, int]]) -> None:
+    """Make the same path of each group of hard links the regular file as the image's layer
+    does (in place). Which name of one inode a tar stores as the file depends on the order
+    the engine walks the tree; the layer's choice is the one :func:`file_breakdown` (and
+    so :attr:`helpers.image.ImageBreakdown.files`) counts the bytes on."""
+    groups: dict[str, list[str]] = {}
+    for path, row in rows.items():
+        if row[1] == "hardlink" and row[6] in rows:
+            groups.setdefault(row[6], []).append(path)
+    for target, links in groups.items():
+        names = [target, *links]
+        chosen = next((p for p in names if visible.get(p, (0, 0))[0] > 0), target)
+        if chosen == target:
+            continue
+        file_row = rows[target]
+        for path in names:
+            rows[path] = ([path, *file_row[1:]] if path == chosen
+                          else [path, "hardlink", *file_row[2:5], 0, chosen, 0])
 
 
 def _tar_path(name: str) -> str:

@@ -198,7 +198,9 @@ def _fake_base_engine() -> _BaseClient:
                FileEntry("/etc/ssl/certs/ca-certificates.crt", data=pem),
                FileEntry("/usr/local/go/bin/go", mode=0o755, data=b"old go"),
                FileEntry("/proc", "dir", 0o555),
-               FileEntry("/lib", "symlink", 0o777, linkname="usr/lib")],
+               FileEntry("/lib", "symlink", 0o777, linkname="usr/lib"),
+               FileEntry("/usr/bin/gunzip", mode=0o755, data=b"#!/bin/sh\n"),
+               FileEntry("/usr/bin/uncompress", "hardlink", linkname="/usr/bin/gunzip")],
               [FileEntry("/usr/local/go/bin/go", mode=0o755, data=b"\x7fELF new go")]]
     saved = io.BytesIO()
     write_image(layers, {}, saved, "golang:1.22")
@@ -212,6 +214,8 @@ def _fake_base_engine() -> _BaseClient:
         ("/etc/ssl/certs/ca-certificates.crt", reg, 0o644, pem),
         ("/lib", sym, 0o777, "usr/lib"), ("/proc", dirt, 0o755, b""),
         ("/sys", dirt, 0o755, b""), ("/usr", dirt, 0o755, b""),
+        ("/usr/bin", dirt, 0o755, b""), ("/usr/bin/uncompress", reg, 0o755, b"#!/bin/sh\n"),
+        ("/usr/bin/gunzip", tarfile.LNKTYPE, 0o755, "/usr/bin/uncompress"),
         ("/usr/local", dirt, 0o755, b""), ("/usr/local/go", dirt, 0o755, b""),
         ("/usr/local/go/bin", dirt, 0o755, b""),
         ("/usr/local/go/bin/go", reg, 0o755, b"\x7fELF new go")])
@@ -231,6 +235,10 @@ def test_the_base_image_recorder_reads_the_image_not_the_engines_placeholders(tm
     assert rows["/usr/local/go/bin/go"] == ["/usr/local/go/bin/go", "file", 0o755, 0, 0, 11,
                                             "", 2]
     assert rows["/lib"][1:] == ["symlink", 0o777, 0, 0, 0, "usr/lib", 1]
+    # the engine's tar made the other name of the inode the file; the image's layer decides
+    assert rows["/usr/bin/gunzip"][1:6] == ["file", 0o755, 0, 0, 10]
+    assert rows["/usr/bin/uncompress"] == ["/usr/bin/uncompress", "hardlink", 0o755, 0, 0, 0,
+                                           "/usr/bin/gunzip", 1]
     assert doc["special"] == ["/dev/null"]
     assert sorted(doc["data"]) == ["/etc/passwd", "/etc/ssl/certs/ca-certificates.crt"]
     assert doc["total_bytes"] == sum(row["size_bytes"] for row in doc["layers"])
