@@ -42,7 +42,8 @@ import json
 import posixpath
 import re
 import tarfile
-from typing import BinaryIO, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from typing import BinaryIO
 
 from ...config import goarch
 from ...errors import KitError
@@ -129,8 +130,8 @@ def write_image(layers: list[list[FileEntry]], config: dict, out: BinaryIO, repo
     for name, data in (("index.json", index_json), ("manifest.json", docker_manifest),
                        ("oci-layout", _json({"imageLayoutVersion": "1.0.0"}))):
         files[name] = (len(data), (data,))
-    for chunk in _tar_chunks(_archive_members(files)):
-        out.write(chunk)
+    for chunk in _tar_chunks(_archive_members(files)):  # noqa: FURB122 -- `out` needs
+        out.write(chunk)                                 # only write(), not writelines()
     return config_digest
 
 

@@ -187,7 +187,7 @@ def test_an_empty_layer_is_the_tar_docker_writes():
 # --- what the kit's reader and tar see ------------------------------------------------------
 
 def test_the_kit_reader_reads_it():
-    archive, image_id = write()
+    archive, _image_id = write()
     export = read_export(archive[i:i + 1000] for i in range(0, len(archive), 1000))
     assert export.layout == "oci"  # both are present; the reader takes manifest.json
     assert export.compression == {"tar": 2}
