@@ -7,12 +7,13 @@ toolchain, assembles the final stage (:mod:`~.final`) and, when every byte is he
 
 Folders: Go's build and module caches are kept per learner namespace under
 ``out/engineless/<namespace>/go-cache`` (warm rebuilds take seconds); each build replays into
-``out/engineless/<namespace>/work/<tag>``, emptied first and kept afterwards, because the
-image's entries name their files there (the checks read and run them).
+``out/engineless/<namespace>/work/<tag>-<pid>``, emptied first and kept afterwards, because
+the image's entries name their files there (the checks read and run them).
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import time
@@ -23,6 +24,7 @@ from typing import Callable
 from ...config import OUT_DIR, namespace
 from ...dockerfile import parse
 from ...errors import KitError
+from ..events import BuildEvent, EventHandler
 from . import toolchain
 from .basefiles import load_base_image
 from .context import BuildContext
@@ -53,6 +55,24 @@ class EnginelessBuild:
     image_id: str | None
     seconds: float
     log: list[str]
+
+
+_STEP = re.compile(r"^\[(?P<stage>[^\]]*?) (?P<step>\d+)/(?P<total>\d+)\] (?P<what>.*)$")
+
+
+def line_events(on_event: EventHandler) -> Lines:
+    """An ``on_line`` that feeds a build-progress handler: each replayed instruction
+    (``[build 2/5] COPY ...``) becomes a ``step`` event, every other line a ``line``."""
+    started = time.monotonic()
+
+    def on_line(text: str) -> None:
+        elapsed = time.monotonic() - started
+        match = _STEP.match(text)
+        if match:
+            on_event(BuildEvent("step", elapsed, step=int(match["step"]),
+                                total=int(match["total"]), instruction=match["what"]))
+        on_event(BuildEvent("line", elapsed, line=text))
+    return on_line
 
 
 def engineless_root() -> Path:
@@ -87,10 +107,7 @@ def build_without_engine(context: str | Path, dockerfile: str | Path, tag: str, 
     info = toolchain.go_info(Path(go))
     model = parse(Path(dockerfile), {**info.platform_args(), **(build_args or {})})
     base_dir = root or engineless_root()
-    work = base_dir / "work" / re.sub(r"[^A-Za-z0-9_.-]+", "_", tag)
-    if work.exists():
-        shutil.rmtree(work)
-    work.mkdir(parents=True)
+    work = _fresh_work_folder(base_dir / "work", tag)
     ctx = BuildContext(Path(context))
     replay = _Replay(model, Path(context), work, Path(go), base_dir / "go-cache", line)
     image = assemble_final(model, ctx, work / "final", stage_files=replay.stage_files,
@@ -103,6 +120,31 @@ def build_without_engine(context: str | Path, dockerfile: str | Path, tag: str, 
         line(f"not written: the image is FROM {image.base.ref}, whose bytes are not here "
              "(measured from its recorded manifest)")
     return EnginelessBuild(image, tag, archive, image_id, time.monotonic() - started, log)
+
+
+def _fresh_work_folder(parent: Path, tag: str) -> Path:
+    """An empty ``<tag>-<pid>`` folder: this process's previous build of ``tag`` is removed,
+    and so are those of processes that have ended; another live process's (a second
+    notebook of the same learner) is left alone."""
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", tag)
+    parent.mkdir(parents=True, exist_ok=True)
+    for old in parent.glob(f"{name}-*"):
+        pid = old.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and (int(pid) == os.getpid() or not _alive(int(pid))):
+            shutil.rmtree(old, ignore_errors=True)
+    work = parent / f"{name}-{os.getpid()}"
+    work.mkdir()
+    return work
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def write_archive(image: EnginelessImage, output: Path, tag: str) -> str:
@@ -131,16 +173,17 @@ class _Replay:
         golang = load_base_image("golang:1.22")
         self.base_files = golang.files if golang is not None else None
 
-    def run(self, index: int) -> StageResult:
+    def run(self, index: int, final: bool = False) -> StageResult:
         if index not in self.results:
             self.results[index] = run_builder_stage(
                 self.model, index, self.context, self.work / f"stage-{index}", go=self.go,
                 cache=self.cache, on_line=self.line, base_files=self.base_files,
-                stage_files=self.stage_files)
+                stage_files=self.stage_files, caches_in_image=final)
         return self.results[index]
 
     def run_root(self, index: int) -> Path:
-        return self.run(index).root
+        """The final stage on a golang base: its Go caches stay in the image, as there."""
+        return self.run(index, final=True).root
 
     def stage_files(self, source: str, sources: list[str], dest: str,
                     workdir: str) -> list[FileEntry]:

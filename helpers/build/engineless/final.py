@@ -37,8 +37,7 @@ if TYPE_CHECKING:
 #: Instructions of a scratch final stage that only change the config.
 _CONFIG_ONLY = frozenset({"ENV", "ARG", "USER", "EXPOSE", "ENTRYPOINT", "CMD", "HEALTHCHECK",
                           "LABEL", "STOPSIGNAL", "SHELL", "MAINTAINER"})
-#: Folders the golang image has that a replayed stage's root also holds (not a change).
-_SKELETON = ("/go", "/go/bin", "/go/src", "/root", "/tmp")
+
 
 
 @dataclass
@@ -96,8 +95,12 @@ class EnginelessImage:
         return [{e.path: e.size for e in layer if e.kind != "dir"} for layer in self.layers]
 
     def materialize(self, root: Path) -> None:
-        """Write the layers' files under ``root`` (later layers win): what a local run
-        starts from. The base's files are not written (only their names are known)."""
+        """Write the image's files under ``root``: what a local run starts from. Of a
+        recorded base only the files whose bytes are recorded (``/etc/passwd``, the CA
+        bundle...) are written; then the layers, later ones winning."""
+        if self.base is not None:
+            materialize([e for e in self.base.entries() if e.kind == "file"
+                         and e.data is not None], root)
         for layer in self.layers:
             materialize(layer, root)
 
@@ -123,8 +126,7 @@ def assemble_final(model: DockerfileModel, context: BuildContext, work: Path, *,
         raise NeedsEngine(f"FROM {root_image}", "the final stage can be built without an engine "
                           "only FROM scratch, or FROM a golang image whose manifest is recorded")
     root = run_stage(final.index)
-    skip = [p for p in _SKELETON if (e := base.lookup(p)) is not None and e.kind == "dir"]
-    layer = [e for e in entries_of(root, skip) if not _unchanged_dir(e, base)]
+    layer = [e for e in entries_of(root) if not _unchanged_dir(e, base)]
     what = " + ".join(f"{i.keyword} {i.raw}" for st in model.chain(final)
                       for i in st.instructions if i.keyword in ("COPY", "ADD", "RUN"))
     return EnginelessImage([layer] if layer else [], [what] if layer else [],
@@ -132,6 +134,7 @@ def assemble_final(model: DockerfileModel, context: BuildContext, work: Path, *,
 
 
 def _unchanged_dir(entry: FileEntry, base: "BaseImage") -> bool:
+    """A folder the base has already (``/go``, ``/root``...): no change of this layer."""
     found = base.lookup(entry.path) if entry.kind == "dir" else None
     return found is not None and found.kind == "dir"
 

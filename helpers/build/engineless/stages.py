@@ -194,7 +194,8 @@ def _glob(root: Path, pattern: str) -> list[str]:
 def run_builder_stage(model: DockerfileModel, stage_index: int, context: Path, root: Path, *,
                       go: Path, cache: Path, on_line: Lines | None = None,
                       base_files: BaseFiles | None = None,
-                      stage_files: StageFiles | None = None) -> StageResult:
+                      stage_files: StageFiles | None = None,
+                      caches_in_image: bool = False) -> StageResult:
     """Replay builder stage ``stage_index`` (and the stages it is FROM) into ``root``.
 
     Args:
@@ -207,6 +208,9 @@ def run_builder_stage(model: DockerfileModel, stage_index: int, context: Path, r
         cache: Where Go's build and module caches live between builds (warm rebuilds).
         on_line: Receives build-log lines: each instruction and the output of each command.
         base_files: See :attr:`StageResult.base_files`.
+        caches_in_image: Keep Go's build and module caches inside the root, where the image
+            has them (a final stage on golang ships them), instead of the warm caches kept
+            between builds; a cache mount at their path still keeps them out.
         stage_files: Resolves a ``COPY --from`` (another stage's or an image's files);
             without it such a COPY needs an engine.
 
@@ -216,6 +220,7 @@ def run_builder_stage(model: DockerfileModel, stage_index: int, context: Path, r
     """
     runner = _Runner(Path(go), Path(context), Path(root), Path(cache), on_line or (lambda _: None))
     runner.stage_files = stage_files
+    runner.caches_in_image = caches_in_image
     model = runner.with_platform(model)
     stage = model.stages[stage_index]
     chain = model.chain(stage)
@@ -245,6 +250,8 @@ class _Runner:
         self.owners: dict[str, tuple[int, int]] = {}
         self.modes: dict[str, int] = {}
         self.stage_files: StageFiles | None = None
+        self.caches_in_image = False
+        self.cache_mounts: set[str] = set()
         self.info = toolchain.go_info(go)
         self.version = self.info.version.removeprefix("go")
 
@@ -362,6 +369,9 @@ class _Runner:
         for words in (strip_prefixes(c) for c in commands):  # refuse before running any
             if words and not _supported(words):
                 raise NeedsEngine(what, f"`{' '.join(words)}` is not replayed")
+        self.cache_mounts = {join_path(state.workdir, m.get("target") or m.get("dst")
+                                       or m.get("destination") or "")
+                             for m in instruction.mounts() if m["type"] == "cache"}
         with self.mounts(instruction, state.workdir, what):
             for words in commands:
                 inline: dict[str, str] = {}
@@ -404,6 +414,13 @@ class _Runner:
         """One ``go`` command with the real toolchain, paths mapped into the root."""
         host_env = toolchain.go_env(self.go, env, lambda p: host_path(self.root, p), self.cache,
                                     cgo=words[1] == "build", what=what)
+        if self.caches_in_image:  # the image keeps what go writes there (no cache mount)
+            gopath = (env.get("GOPATH") or "/go").split(":")[0]
+            for name, default in (("GOCACHE", env.get("HOME", "/root") + "/.cache/go-build"),
+                                  ("GOMODCACHE", gopath + "/pkg/mod")):
+                path = join_path("/", env.get(name) or default)
+                if path not in self.cache_mounts:
+                    host_env[name] = str(host_path(self.root, path))
         args = [str(self.go), words[1], *self.map_go_args(words[2:])]
         self.log("  + " + " ".join(words))
         proc = subprocess.Popen(args, cwd=host_path(self.root, cwd), env=host_env, text=True,
