@@ -23,7 +23,7 @@ from typing import Callable
 
 from ...config import OUT_DIR, namespace
 from ...dockerfile import parse
-from ...errors import KitError
+from ...errors import BuildError, KitError
 from ..events import BuildEvent, EventHandler
 from . import toolchain
 from .basefiles import load_base_image
@@ -192,6 +192,13 @@ class _Replay:
         if stage is not None:
             return self.run(stage.index).files(sources, dest, workdir=workdir)
         base = load_base_image(source)
+        if base is None and re.fullmatch(r"[a-z0-9][a-z0-9_.-]*", source):
+            # a bare name that is no stage: Docker pulls an image of that name, and there is
+            # no official image `builder` or `build` (what a typo in a stage name gives)
+            raise BuildError(f"COPY --from={source}: no stage of this Dockerfile is named "
+                             f"{source!r}, so Docker tries to pull an image called "
+                             f"{source!r}: pull access denied, repository does not exist",
+                             instruction=f"COPY --from={source}")
         if base is None:
             raise NeedsEngine(f"COPY --from={source}", "an image whose manifest is not "
                               "recorded here")

@@ -19,6 +19,7 @@ silently built static.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import posixpath
 import re
@@ -173,8 +174,7 @@ class StageResult:
 
 
 def _moved(entry: FileEntry, path: str) -> FileEntry:
-    return FileEntry(path, entry.kind, entry.mode, entry.uid, entry.gid, entry.data,
-                     entry.source, entry.linkname)
+    return dataclasses.replace(entry, path=path)  # bytes, size and links kept
 
 
 def _glob(root: Path, pattern: str) -> list[str]:
@@ -251,6 +251,7 @@ class _Runner:
         self.modes: dict[str, int] = {}
         self.stage_files: StageFiles | None = None
         self.caches_in_image = False
+        self.user: str | None = None  # a non-root USER in effect
         self.cache_mounts: set[str] = set()
         self.info = toolchain.go_info(go)
         self.version = self.info.version.removeprefix("go")
@@ -303,9 +304,13 @@ class _Runner:
         elif keyword in ("COPY", "ADD"):
             self.copy(instruction, state)
         elif keyword == "RUN":
+            if self.user is not None:  # the kit's commands run as this machine's user
+                raise NeedsEngine(f"RUN {instruction.raw}", f"it runs as USER {self.user}")
             self.run(instruction, state)
-        elif keyword == "USER" and instruction.arguments[0] in ("root", "0", "0:0", "root:root"):
-            return
+        elif keyword == "USER":
+            # COPY ignores USER (files stay root's unless --chown); only a later RUN cares
+            user = instruction.arguments[0]
+            self.user = None if user in ("root", "0", "0:0", "root:root") else user
         else:
             raise NeedsEngine(f"{keyword} {instruction.raw}")
 
