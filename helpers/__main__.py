@@ -3,6 +3,7 @@
 Commands:
     demo     build the original and the optimized image, run both, print a table and a chart
     check    build a Dockerfile, run it, and check every requirement of the exercise
+    build    build a Dockerfile (``--no-engine``: here, with the local Go toolchain)
     probe    say whether an engine answers and what it offers
     record   record real runs for machines without an engine (recordings/)
     reset    remove the containers and images the kit made (this namespace, or --all)
@@ -46,40 +47,61 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0 if all(image.healthy for image in results.values()) else 1
 
 
-def cmd_check(args: argparse.Namespace) -> int:
-    """Build, run and check a Dockerfile; without an engine, check what needs none.
-
-    Without an engine the static checks (Dockerfile, .dockerignore, lint) are measured and
-    every image check reports ``skip`` with the reason; the exit code is then 1 only if a
-    required check fails, since a skip is "not measured here", not a failure.
-    """
-    from . import engine
-    from .grading.checks import run_checks, run_static_checks
-    from .grading.report import check_report_text
-    from .ui.progress import TerminalProgress
-
-    # Like `docker build -f`: relative to the current folder; else try inside the context.
+def _dockerfile_arg(args: argparse.Namespace) -> Path:
+    """``--dockerfile`` like ``docker build -f``: relative to the current folder, else
+    inside the context."""
     dockerfile = Path(args.dockerfile)
     if not dockerfile.is_absolute() and not dockerfile.exists():
         dockerfile = Path(args.context) / dockerfile
     if not dockerfile.is_file():
         raise KitError(f"No Dockerfile at {dockerfile}.", "Check the --dockerfile path.")
-    try:
-        client = engine.connect()
-    except EngineUnavailable as exc:
-        report = run_static_checks(args.context, dockerfile.resolve(), reason=exc.message)
+    return dockerfile.resolve()
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Build, run and check a Dockerfile on the engine, or without one.
+
+    Without an engine (or with ``--no-engine``) the image is built here with the local Go
+    toolchain and measured like an engine's (every result marked ``engine_less``); what
+    that build cannot reproduce reports ``skip`` with the reason. With no Go toolchain
+    either, only the static checks run. A skip is "not measured here", not a failure: the
+    exit code is 1 only if a required check fails.
+    """
+    from . import engine
+    from .grading.checks import run_checks, run_engineless_checks, run_static_checks
+    from .grading.report import check_report_text
+    from .ui.progress import TerminalProgress
+
+    dockerfile = _dockerfile_arg(args)
+    why, hint = "--no-engine was given", ""
+    client = None
+    if not args.no_engine:
+        try:
+            client = engine.connect()
+        except EngineUnavailable as exc:
+            why, hint = exc.message, exc.hint
+    if client is None:
+        from .build.engineless import toolchain
+
+        if toolchain.go_toolchain() is not None:
+            report = run_engineless_checks(args.context, dockerfile,
+                                           on_line=print if args.verbose else None)
+        else:
+            report = run_static_checks(args.context, dockerfile, reason=why)
         failed = any(r.status == "fail" for r in report.results if r.required)
         if args.json:
             print(json.dumps({**report.to_json(), "engine": {
-                "answered": False, "error": exc.message, "hint": exc.hint}}, indent=2))
+                "answered": False, "error": why, "hint": hint}}, indent=2))
         else:
-            print(f"No Docker engine answered, so only the Dockerfile was checked.\n"
-                  f"why: {exc.message}\nfix: {exc.hint}\n")
+            done = ("the image was built here without one" if report.engine_less
+                    else "only the Dockerfile was checked")
+            if not args.no_engine:
+                print(f"No Docker engine answered, so {done}.\nwhy: {why}\nfix: {hint}\n")
             print(check_report_text(report))
         return 1 if failed else 0
     try:
         progress = TerminalProgress("check", verbose=args.verbose)
-        report = run_checks(client, args.context, dockerfile.resolve(), on_event=progress,
+        report = run_checks(client, args.context, dockerfile, on_event=progress,
                             dep_cache_rebuild=not args.no_rebuild, backend=args.backend)
     finally:
         client.close()
@@ -88,6 +110,37 @@ def cmd_check(args: argparse.Namespace) -> int:
     else:
         print(check_report_text(report))
     return 0 if report.passed else 1
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    """Build a Dockerfile: on the engine, or with ``--no-engine`` here (an image archive)."""
+    from .config import image_tag
+
+    dockerfile = _dockerfile_arg(args)
+    tag = args.tag or image_tag("exercise2-optimized")
+    if args.no_engine:
+        from .build.engineless.build import build_without_engine
+
+        built = build_without_engine(args.context, dockerfile, tag, output=args.output,
+                                     on_line=print if args.verbose else None)
+        layers = sum(len(layer) for layer in built.image.layers)
+        where = (f"-> {built.archive} (docker load -i {built.archive})" if built.archive
+                 else f"on the recorded {built.image.base.ref}: measured, not written")
+        print(f"built {tag} without an engine in {built.seconds:.1f} s: "
+              f"{len(built.image.layers)} layer(s), {layers} entries {where}")
+        return 0
+    from . import engine
+    from .build import build_image
+    from .ui.progress import TerminalProgress
+
+    client = engine.connect()
+    try:
+        result = build_image(client, args.context, tag, dockerfile,
+                             on_event=TerminalProgress(tag, verbose=args.verbose))
+    finally:
+        client.close()
+    print(f"built {tag} ({result.image_id[:19]})")
+    return 0
 
 
 def cmd_record(args: argparse.Namespace) -> int:
@@ -165,7 +218,21 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", choices=("auto", "classic", "buildkit"), default="auto",
                    help="builder: auto = BuildKit for RUN --mount Dockerfiles (default)")
     p.add_argument("--verbose", action="store_true", help="also print the builder's log")
+    p.add_argument("--no-engine", action="store_true",
+                   help="build and measure here with the local Go toolchain, even if an "
+                        "engine answers (what happens anyway when none does)")
     p.set_defaults(func=cmd_check)
+    p = sub.add_parser("build", help="build a Dockerfile (--no-engine: here, to an archive)")
+    p.add_argument("--context", default="exercises/multistage-go", help="build context folder")
+    p.add_argument("--dockerfile", default="Dockerfile.multistage",
+                   help="Dockerfile path (absolute, or relative to the context)")
+    p.add_argument("--tag", help="image name (default the namespaced exercise2-optimized)")
+    p.add_argument("--no-engine", action="store_true",
+                   help="build with the local Go toolchain, no Docker engine needed")
+    p.add_argument("--output", help="with --no-engine: write the image archive here "
+                                    "(docker load -i FILE)")
+    p.add_argument("--verbose", action="store_true", help="also print the build log")
+    p.set_defaults(func=cmd_build)
     p = sub.add_parser("probe", help="is an engine there, and what can it do")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_probe)

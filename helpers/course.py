@@ -1,8 +1,12 @@
-"""What a course notebook talks to: a live engine, or recorded real runs when none answers.
+"""What a course notebook talks to: a live engine, or, when none answers, images built here
+without one and recorded real runs.
 
-``kit = Course.start()`` connects to the engine (2 s at most); when no engine answers it loads
-the recording made by ``python -m helpers record`` and shows a banner saying the results are a
-recorded run. The notebook then calls the same methods either way — ``build``, ``summary``,
+``kit = Course.start()`` connects to the engine (2 s at most). When no engine answers
+(Binder) and a Go toolchain is here, the learner's Dockerfiles are built here without an
+engine (:mod:`helpers.build.engineless`) and measured like an engine's images; an image on
+the full golang base (the original) comes from the recording made by
+``python -m helpers record`` when that recording is of the same file. Banners say which is
+which. The notebook then calls the same methods either way — ``build``, ``summary``,
 ``history``, ``breakdown``, ``health``, ``check_my_work`` — and every result carries
 ``recorded=True`` when it was replayed (``cache_matrix``, notebook 04's cache lab, runs live
 only: the recording holds no cache lab). A learner's mistake (a Dockerfile that does not build,
@@ -22,11 +26,11 @@ import docker
 import pandas as pd
 
 from . import recorded
-from .build import BuildResult, build_image
+from .build import BuildEvent, BuildResult, build_image
 from .config import EXERCISE_DIR
 from .engine import connect, engine_errors
 from .engine.containers import HealthReport, check_health
-from .errors import EngineUnavailable, Interrupted, KitError, RunError
+from .errors import BuildError, EngineUnavailable, Interrupted, KitError, RunError
 from .image import (
     ImageBreakdown,
     ImageSummary,
@@ -47,6 +51,13 @@ from .ui.widgets import (
 T = TypeVar("T")
 D = TypeVar("D")
 
+ENGINELESS_BANNER = (
+    "No Docker engine answers here, so your Dockerfiles are built here with the local Go "
+    "toolchain, without an engine: the final image is written file by file and measured "
+    "like an engine's, and its entrypoint runs as a local process. Results built here say "
+    "\"built here\"; images on the full golang base (the original) come from the recorded "
+    "run below, and what needs an engine says so.")
+
 
 class Course:
     """One notebook's connection to the kit: live (``client``) or replaying ``recording``.
@@ -58,11 +69,14 @@ class Course:
     """
 
     def __init__(self, client: docker.DockerClient | None,
-                 recording: recorded.Recording | None = None, reason: str = "") -> None:
+                 recording: recorded.Recording | None = None, reason: str = "",
+                 engineless: bool = False) -> None:
         self.client = client
         self.recording = recording
         self.reason = reason
+        self.engineless = engineless and client is None  # build here, with the local Go
         self._keys: dict[str, str] = {}  # tag -> recording key, for replayed images
+        self._builds: dict = {}          # tag -> EnginelessBuild, for images built here
 
     @classmethod
     def start(cls) -> "Course":
@@ -71,12 +85,17 @@ class Course:
         try:
             return cls(connect())
         except EngineUnavailable as exc:
+            from .build.engineless.toolchain import go_toolchain
+
             recording = recorded.load()
-            course = cls(None, recording, reason=exc.message)
-            if recording is None:
+            here = go_toolchain() is not None
+            course = cls(None, recording, reason=exc.message, engineless=here)
+            if here:
+                show_notice(ENGINELESS_BANNER, title="Built here, without an engine")
+            if recording is None and not here:
                 show_error(KitError(f"{exc.message} There is no recorded run to show instead.",
                                     exc.hint))
-            else:
+            elif recording is not None:
                 show_notice(recording.banner(), title="Recorded run")
                 if not recording.is_current():
                     show_notice("The exercise files changed after this recording was made: "
@@ -93,6 +112,8 @@ class Course:
         """Where results come from, for self-check tables: measured now, or a recorded run."""
         if self.live:
             return "measured now"
+        if self._builds:
+            return "built here without an engine"
         if self.recording is not None:
             return f"recorded run ({self.recording.meta['date']})"
         return "not measured (no engine, no recording)"
@@ -117,12 +138,15 @@ class Course:
             return default
 
     def _from_image(self, what: str, tag: str, live: Callable[[docker.DockerClient], T],
-                    replay: Callable[[str], T], *,
+                    replay: Callable[[str], T], *, here: Callable[[object], T] | None = None,
                     on_error: Callable[[KitError], None] | None = None) -> T | None:
-        """``live(client)`` when an engine answers, else ``replay(key)`` of the recorded image
-        built as ``tag`` in this session (None, after saying so, when there is none)."""
+        """``live(client)`` when an engine answers; else ``here(build)`` of the image built
+        as ``tag`` without an engine, or ``replay(key)`` of the recorded image built as
+        ``tag`` in this session (None, after saying so, when there is none)."""
         if self.live:
             return self._guarded(what, lambda: live(self.client), on_error=on_error)
+        if tag in self._builds and here is not None:
+            return self._guarded(what, lambda: here(self._builds[tag]), on_error=on_error)
         key = self._key(tag)
         if key is None:
             return None
@@ -142,11 +166,59 @@ class Course:
             return self._guarded("build", lambda: build_image(
                 self.client, context, tag, dockerfile, on_event=progress, **kwargs),
                 on_error=show_unless_shown)
+        if self.engineless and not self._prefer_recording(dockerfile, context):
+            built = self._build_here(dockerfile, tag, context)
+            if built is not None:
+                return built
         key = self._replayable(dockerfile, context)
         if key is None:
             return None
         self._keys[tag] = key
         return self.recording.replay_build(key, tag, BuildProgress(f"{tag} (recorded run)"))
+
+    def _prefer_recording(self, dockerfile: str | Path, context: str | Path) -> bool:
+        """Whether the recorded run of this very file says more than a build here: an image
+        on the full golang base can only be described here (its base is a recorded
+        manifest), while the recording measured it whole on a real engine."""
+        from .dockerfile import parse
+
+        key = recorded.key_for(dockerfile, context) if self.recording is not None else None
+        if key is None or recorded.file_digest(recorded.TARGETS[key][0]) != \
+                self.recording.image(key)["dockerfile_sha256"]:
+            return False
+        try:
+            model = parse(_dockerfile_path(dockerfile, context))
+        except KitError:
+            return False
+        return model.root_image(model.final) != "scratch"
+
+    def _build_here(self, dockerfile: str | Path, tag: str, context: str | Path):
+        """Build without an engine (progress widget); None after saying why it could not."""
+        from .build.engineless.build import build_without_engine, line_events
+        from .build.engineless.entries import NeedsEngine
+        from .grading.engineless import archive_path, build_result_of
+
+        progress = BuildProgress(f"{tag} (built here, no engine)")
+        try:
+            built = build_without_engine(context, _dockerfile_path(dockerfile, context), tag,
+                                         output=archive_path(tag),
+                                         on_line=line_events(progress))
+        except NeedsEngine as exc:
+            show_notice(f"{exc.message}. {exc.hint}", title="Not built here")
+            return None
+        except BuildError as exc:
+            progress(BuildEvent("error", 0.0, error=exc))
+            return None
+        except Interrupted:
+            raise
+        except KitError as exc:
+            show_error(exc)
+            return None
+        self._builds[tag] = built
+        self._keys.pop(tag, None)
+        result = build_result_of(built)
+        progress(BuildEvent("done", built.seconds, total=len(result.steps), result=result))
+        return result
 
     def _replayable(self, dockerfile: str | Path, context: str | Path) -> str | None:
         """The recording key for ``dockerfile``, or None after saying why it cannot be shown."""
@@ -186,25 +258,34 @@ class Course:
     # -- measuring --------------------------------------------------------------------------
     def summary(self, tag: str) -> ImageSummary | None:
         """Size and layer count of ``tag``."""
+        from .grading.engineless import summary_of_build
+
         return self._from_image("measurement", tag, lambda client: summarize(client, tag),
-                                lambda key: self.recording.summary(key, tag))
+                                lambda key: self.recording.summary(key, tag),
+                                here=summary_of_build)
 
     def history(self, tag: str) -> pd.DataFrame | None:
         """The image history, one row per instruction."""
+        from .grading.engineless import history_of_build
+
         return self._from_image("measurement", tag, lambda client: history_frame(client, tag),
-                                lambda key: self.recording.history(key))
+                                lambda key: self.recording.history(key),
+                                here=history_of_build)
 
     def breakdown(self, tag: str) -> ImageBreakdown | None:
         """Every file of every layer (streamed from docker save)."""
+        from .grading.engineless import breakdown_of_build
+
         return self._from_image("measurement", tag, lambda client: file_breakdown(client, tag),
-                                lambda key: self.recording.breakdown(key, tag))
+                                lambda key: self.recording.breakdown(key, tag),
+                                here=breakdown_of_build)
 
     def image_exists(self, tag: str) -> bool:
         """Whether ``tag`` is on the engine (or was replayed in this session)."""
         if self.live:
             return bool(self._guarded("measurement",
                                       lambda: self.client.images.list(name=tag)))
-        return tag in self._keys
+        return tag in self._keys or tag in self._builds
 
     # -- running ----------------------------------------------------------------------------
     def health(self, tag: str, hardened: bool = False) -> HealthReport | None:
@@ -214,16 +295,20 @@ class Course:
         filesystem, no capabilities, no privilege gain, user nobody: see
         :data:`helpers.engine.containers.HARDENED_RUN`). The recording has plain runs only.
         """
+        from .grading.engineless import health_of_build
+
         if hardened and not self.live:
-            print("Skipped: the hardened run needs a Docker engine (the recorded run has the "
-                  "plain run only).")
+            print("Skipped: the hardened run needs a Docker engine (read-only root, no "
+                  "capabilities: a local process cannot be locked down the same way).")
             return None
         report = self._from_image(
             "run", tag, lambda client: check_health(client, tag, hardened=hardened),
-            lambda key: self.recording.health(key), on_error=_show_with_logs)
+            lambda key: self.recording.health(key), here=health_of_build,
+            on_error=_show_with_logs)
         if report is None:
             return None
-        label = " (recorded run)" if report.recorded else (" (hardened)" if hardened else "")
+        label = (" (recorded run)" if report.recorded else " (hardened)" if hardened
+                 else " (local process, no engine)" if tag in self._builds else "")
         print(f"GET /health -> {report.status_code} in {report.elapsed_s:.1f} s{label}: "
               f"{report.body}")
         return report
@@ -232,21 +317,11 @@ class Course:
     def check_my_work(self, dockerfile: str | Path, context: str | Path = EXERCISE_DIR):
         """Build, run and check ``dockerfile``; show the pass/fail table; return the report.
 
-        Without an engine the static checks (Dockerfile, .dockerignore, hadolint) run for
-        real and every check that needs an image says ``skip`` with the reason.
+        Without an engine the image is built here with the local Go toolchain and measured
+        (each result marked "without an engine"); with no Go toolchain either, the static
+        checks (Dockerfile, .dockerignore, hadolint) run and the image checks say ``skip``.
         """
-        from .grading.checks import run_checks, run_static_checks
-
-        if self.live:
-            def run():
-                return run_checks(self.client, context, dockerfile,
-                                  on_event=BuildProgress(f"check {Path(dockerfile).name}"))
-        else:
-            def run():
-                return run_static_checks(context, dockerfile,
-                                         reason="no Docker engine answers here "
-                                                "(engine-less mode)")
-        report = self._guarded("check", run)
+        report = self._guarded("check", self._checker(dockerfile, context))
         if report is not None:
             show_check_report(report)
         return report
@@ -254,15 +329,37 @@ class Course:
     def check_button(self, dockerfile: str | Path,
                      context: str | Path = EXERCISE_DIR) -> CheckMyWork:
         """A "Check my work" button that runs :meth:`check_my_work`'s checks on each click."""
-        from .grading.checks import run_checks, run_static_checks
-
+        run = self._checker(dockerfile, context)
         if self.live:
-            def run():
+            def guarded():
                 with engine_calls("check"):
-                    return run_checks(self.client, context, dockerfile,
-                                      on_event=BuildProgress(f"check {Path(dockerfile).name}"))
-            return CheckMyWork(run)
-        return CheckMyWork(lambda: run_static_checks(context, dockerfile))
+                    return run()
+            return CheckMyWork(guarded)
+        return CheckMyWork(run)
+
+    def _checker(self, dockerfile: str | Path, context: str | Path) -> Callable:
+        """The call that checks ``dockerfile``: on the engine, built here, or static only."""
+        from .grading.checks import run_checks, run_engineless_checks, run_static_checks
+
+        label = f"check {Path(dockerfile).name}"
+        if self.live:
+            return lambda: run_checks(self.client, context, dockerfile,
+                                      on_event=BuildProgress(label))
+        if self.engineless:
+            from .build.engineless.build import line_events
+
+            return lambda: run_engineless_checks(
+                context, dockerfile,
+                on_line=line_events(BuildProgress(f"{label} (built here, no engine)")))
+        return lambda: run_static_checks(context, dockerfile,
+                                         reason="no Docker engine answers here "
+                                                "(engine-less mode)")
+
+
+def _dockerfile_path(dockerfile: str | Path, context: str | Path) -> Path:
+    """A Dockerfile argument as notebooks give it: absolute, or relative to the context."""
+    path = Path(dockerfile)
+    return path if path.is_absolute() else Path(context) / path
 
 
 def _show_with_logs(exc: KitError) -> None:

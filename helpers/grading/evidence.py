@@ -68,6 +68,8 @@ class Facts:
     no_engine: str = ""  # why nothing dynamic could be measured (engine-less mode)
     unmeasured: dict[str, str] = field(default_factory=dict)
     healthcheck_dropped: int | None = None  # line of a HEALTHCHECK the image lost
+    engine_less: bool = False  # measured on an image built here without an engine
+    built: object = None       # that build (helpers.build.engineless.EnginelessBuild)
 
 
 def restore_healthcheck(config: image.ImageConfig, model: df.DockerfileModel
@@ -263,7 +265,7 @@ def rebuild_after_edit(client: docker.DockerClient, context: Path, dockerfile: P
     downloads = [s for s in rebuilt.steps if "go mod download" in s.instruction]
     if not downloads:
         return "fail", "There is no `go mod download` step to reuse."
-    reran = [s for s in rebuilt.steps if not s.cached and not s.instruction.startswith("FROM")]
+    reran = [s for s in rebuilt.steps if not s.cached and not s.instruction.upper().startswith("FROM")]
     if not all(s.cached for s in downloads):
         return "fail", ("After editing a .go file the `go mod download` step ran again "
                         "instead of coming from the cache.")

@@ -18,6 +18,11 @@ if TYPE_CHECKING:  # only a type here: importing mistakes would load the image l
     from .mistakes import Diagnosis
 
 
+#: What a report measured without an engine says under its verdict.
+ENGINE_LESS_NOTE = ("measured without an engine: the image was built here with the local Go "
+                    "toolchain and its entrypoint run as a local process")
+
+
 @dataclass
 class CheckResult:
     """The outcome of one check."""
@@ -28,6 +33,7 @@ class CheckResult:
     hint: str = ""
     required: bool = True
     diagnoses: list[str] = field(default_factory=list)
+    engine_less: bool = False  # measured on an image built here, without an engine
 
 
 @dataclass
@@ -38,6 +44,7 @@ class CheckReport:
     diagnoses: list[Diagnosis]
     tag: str = ""
     recorded: bool = False
+    engine_less: bool = False  # the image was built and measured without an engine
 
     @property
     def passed(self) -> bool:
@@ -51,25 +58,34 @@ class CheckReport:
         return [r.id for r in self.results if r.status == "fail"]
 
     def to_json(self) -> dict:
-        """``{"passed": bool, "checks": [{"id", "status", "message", "hint"}, ...]}``."""
+        """``{"passed": bool, "checks": [{"id", "status", "message", "hint", ...}, ...]}``;
+        each check's ``engine_less`` says whether it was measured without an engine."""
         return {"passed": self.passed,
                 "checks": [{"id": r.id, "status": r.status, "message": r.message,
                             "hint": r.hint, "required": r.required,
-                            "diagnoses": r.diagnoses} for r in self.results],
+                            "diagnoses": r.diagnoses, "engine_less": r.engine_less}
+                           for r in self.results],
+                "engine_less": self.engine_less,
                 "diagnoses": [asdict(d) for d in self.diagnoses]}
 
     def table(self) -> pd.DataFrame:
         """Failures first, then skips, then passes; message and hint side by side."""
         order = {"fail": 0, "skip": 1, "pass": 2}
         rows = sorted(self.results, key=lambda r: (order[r.status], not r.required))
-        return pd.DataFrame([{"check": r.id + ("" if r.required else " (advice)"),
-                              "status": r.status.upper(), "message": r.message,
-                              "hint": r.hint} for r in rows])
+        table = pd.DataFrame([{"check": r.id + ("" if r.required else " (advice)"),
+                               "status": r.status.upper(), "message": r.message,
+                               "hint": r.hint} for r in rows])
+        if self.engine_less:
+            table["measured"] = ["without an engine" if r.engine_less else "engine"
+                                 for r in rows]
+        return table
 
 
 def check_report_text(report: CheckReport) -> str:
     """A CheckReport as text: verdict first, then failures (with hints), skips, passes."""
     lines = [verdict(report)]
+    if report.engine_less:
+        lines.append(f"({ENGINE_LESS_NOTE})")
     for row in report.table().itertuples(index=False):
         lines.append(f"{row.status:4}  {row.check:22} {row.message}")
         if row.status == "FAIL" and row.hint:

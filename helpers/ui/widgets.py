@@ -28,7 +28,7 @@ from IPython.display import display
 
 from ..build import BuildEvent, BuildResult, StepResult
 from ..errors import BuildError, KitError
-from ..grading.report import CheckReport, check_report_text, verdict
+from ..grading.report import ENGINE_LESS_NOTE, CheckReport, check_report_text, verdict
 from .display import figure_png
 from .progress import TerminalProgress, bar, shorten
 
@@ -476,7 +476,8 @@ STATUS_COLORS = {"pass": SUCCESS_COLOR, "fail": ERROR_COLOR, "skip": "#7f8c8d"}
 
 
 def check_report_html(report: CheckReport) -> str:
-    """A CheckReport as an HTML table: status, check, message and hint, failures first."""
+    """A CheckReport as an HTML table: status, check, message and hint, failures first;
+    a report measured without an engine says so under the verdict."""
     color = SUCCESS_COLOR if report.passed else ERROR_COLOR
     rows = []
     for row in report.table().itertuples(index=False):
@@ -492,7 +493,9 @@ def check_report_html(report: CheckReport) -> str:
     return ("<div class='kit-check-report'"
             f" style='border-left:4px solid {color};padding:4px 8px'>"
             f"<b style='color:{color}'>{verdict(report)}</b>"
-            f"<table><thead><tr>{header}</tr></thead><tbody>" + "".join(rows)
+            + (f"<div class='kit-engine-less'><i>{html.escape(ENGINE_LESS_NOTE)}</i></div>"
+               if report.engine_less else "")
+            + f"<table><thead><tr>{header}</tr></thead><tbody>" + "".join(rows)
             + "</tbody></table></div>")
 
 

@@ -29,13 +29,14 @@ def test_to_json_shape():
     report = evaluate(toolchain_runtime_facts())
     data = report.to_json()
     assert json.loads(json.dumps(data)) == data
-    assert set(data) == {"passed", "checks", "diagnoses"}
+    assert set(data) == {"passed", "checks", "diagnoses", "engine_less"}
+    assert data["engine_less"] is False  # measured on an engine
     assert data["passed"] is False
     assert [c["id"] for c in data["checks"]] == list(REQUIRED + ADVICE)
     for check, res in zip(data["checks"], report.results):
         assert check == {"id": res.id, "status": res.status, "message": res.message,
                          "hint": res.hint, "required": res.required,
-                         "diagnoses": res.diagnoses}
+                         "diagnoses": res.diagnoses, "engine_less": False}
     size = data["checks"][0]
     assert (size["id"], size["status"], size["required"], size["diagnoses"]) == (
         "size", "fail", True, ["toolchain-runtime"])
