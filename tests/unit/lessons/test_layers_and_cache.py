@@ -57,3 +57,12 @@ def test_a_recorded_rebuild_is_a_skip_with_the_reason():
 def test_nothing_measured_is_never_a_pass():
     frame = layers_and_cache.self_check(None, None)
     assert set(frame["status"]) == {"fail"}
+
+
+def test_an_engineless_rebuild_is_a_skip_never_a_fail():
+    built = rebuild(go_build_cached=False)
+    built.backend = "engine-less"  # no layer cache at all: nothing to claim either way
+    frame = layers_and_cache.self_check(small(), built).set_index("claim")
+    assert frame.loc[REBUILD, "status"] == "skip"
+    assert "without an engine" in frame.loc[REBUILD, "note"]
+    assert set(frame.drop(REBUILD)["status"]) == {"pass"}

@@ -185,7 +185,7 @@ def write(tmp_path: Path, text: str) -> Path:
      "RUN --mount=type=secret,id=x go build ."),
     ("FROM golang:1.22\nCOPY --from=alpine /etc/passwd /x\n",
      "COPY --from=alpine /etc/passwd /x"),
-    ("FROM golang:1.22\nUSER 65534\n", "USER 65534"),
+    ("FROM golang:1.22\nUSER 65534\nRUN go build .\n", "RUN go build ."),  # as USER 65534
     ("FROM alpine:3.20\nRUN go build .\n", "FROM alpine:3.20"),
     ("FROM golang:1.22-alpine\n", "FROM golang:1.22-alpine"),
     ("FROM golang:1.21\n", "FROM golang:1.21"),
