@@ -40,3 +40,14 @@ def optimized(client):
     """The reference multi-stage image, built once for the integration tests."""
     return build_image(client, EXERCISE_DIR, image_tag(OPTIMIZED_TAG),
                        SOLUTIONS_DIR / "Dockerfile.multistage")
+
+
+@pytest.fixture
+def golang_latest(client):
+    """Tag the offline golang:1.22 as golang:latest for the unpinned-base fixture."""
+    image = client.images.get("golang:1.22")
+    existed = bool(client.images.list(name="golang:latest"))
+    image.tag("golang", "latest")
+    yield
+    if not existed:
+        client.images.remove("golang:latest", noprune=True)

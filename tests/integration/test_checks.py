@@ -100,17 +100,6 @@ def test_differently_written_solutions_pass(check, name):
     assert failing_required == [], summary(report)
 
 
-@pytest.fixture
-def golang_latest(client):
-    """Tag the offline golang:1.22 as golang:latest for the unpinned-base fixture."""
-    image = client.images.get("golang:1.22")
-    existed = bool(client.images.list(name="golang:latest"))
-    image.tag("golang", "latest")
-    yield
-    if not existed:
-        client.images.remove("golang:latest", noprune=True)
-
-
 @pytest.mark.parametrize("mistake", list(MISTAKES))
 def test_classic_mistake_fails_exactly_its_checks(check, context, mistake, request):
     expected_failing, diagnosis = MISTAKES[mistake]

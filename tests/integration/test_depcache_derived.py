@@ -51,17 +51,6 @@ def context(tmp_path):
     return target
 
 
-@pytest.fixture
-def golang_latest(client):
-    """Tag the offline golang:1.22 as golang:latest for the unpinned-base fixture."""
-    image = client.images.get("golang:1.22")
-    existed = bool(client.images.list(name="golang:latest"))
-    image.tag("golang", "latest")
-    yield
-    if not existed:
-        client.images.remove("golang:latest", noprune=True)
-
-
 def engine_verdict(client, context: Path, dockerfile: Path, name: str,
                    backend: str) -> tuple[str, str]:
     """Build the image, then let the engine path rebuild it after an edit; images removed."""
