@@ -163,3 +163,27 @@ def test_readme_engine_table_agrees_with_the_measurements(engine_target):
     store = figures["store"].replace("graphdriver:", "")
     assert store in row, (row, store)
     assert figures["backend"] in row.lower(), (row, figures["backend"])
+
+
+def test_the_engineless_archive_loads_and_runs_on_this_engine(engine_target, client, tmp_path):
+    """The reference built without an engine: ``docker load`` takes it on every engine
+    (docker-archive on the classic store, OCI layout on containerd and Podman), and it
+    holds the files the engine-less build wrote and answers /health."""
+    from helpers.build.engineless import toolchain
+    from helpers.build.engineless.build import build_without_engine
+    from helpers.engine.containers import check_health
+
+    if toolchain.go_toolchain() is None:
+        pytest.skip("no Go toolchain")
+    tag = image_tag("matrix-engineless")
+    built = build_without_engine(EXERCISE_DIR, SOLUTIONS_DIR / "Dockerfile.multistage", tag,
+                                 output=tmp_path / "image.tar")
+    with open(built.archive, "rb") as archive:
+        client.images.load(archive)
+    breakdown = file_breakdown(client, tag)
+    assert sorted(breakdown.files["path"]) == ["/etc/ssl/certs/ca-certificates.crt", "/server"]
+    assert breakdown.total_bytes == sum(e.size for layer in built.image.layers for e in layer)
+    health = check_health(client, tag)
+    assert health.healthy and health.ca_roots > 100
+    record(engine_target.name, engineless_loaded_bytes=breakdown.total_bytes,
+           engineless_layout=breakdown.layout)
