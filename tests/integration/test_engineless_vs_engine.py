@@ -22,7 +22,10 @@ from helpers.build.engineless import toolchain
 from helpers.build.engineless.build import build_without_engine
 from helpers.config import EXERCISE_DIR, OUT_DIR, REPO_ROOT, SOLUTIONS_DIR, image_tag
 from helpers.engine.containers import check_health
-from helpers.grading.checks import run_checks, run_engineless_checks
+from helpers.errors import KitError
+from helpers.grading.checks import evaluate, run_checks
+from helpers.grading.engineless import gather_engineless
+from helpers.grading.evidence import gather
 from helpers.image import file_breakdown
 
 pytestmark = pytest.mark.skipif(toolchain.go_toolchain() is None, reason="no Go toolchain")
@@ -59,20 +62,46 @@ def remove(client, tag: str) -> None:
         pass
 
 
+def engine_files(client, tag: str) -> dict[str, int] | None:
+    """Path -> bytes of the engine's image, or None when it did not build."""
+    try:
+        breakdown = file_breakdown(client, tag)
+    except KitError:
+        return None
+    return dict(zip(breakdown.files["path"], breakdown.files["size_bytes"]))
+
+
+def same_files(ours: dict[str, int], theirs: dict[str, int]) -> None:
+    """The same paths, each within 2% (Go patch versions may differ), what a build
+    compiles into Go's cache apart (its entries differ from build to build)."""
+    def kept(files):
+        return {p: n for p, n in files.items() if not p.startswith("/root/.cache/")}
+    ours, theirs = kept(ours), kept(theirs)
+    assert sorted(ours) == sorted(theirs), set(ours) ^ set(theirs)
+    for path, size in ours.items():
+        assert abs(size - theirs[path]) <= 0.02 * max(size, theirs[path]), path
+
+
 @pytest.mark.parametrize("name", list(CASES))
 def test_the_engineless_verdicts_match_the_engine(client, context, name, request):
     if name == "mistake-latest-base":
         request.getfixturevalue("golang_latest")
     dockerfile = CASES[name]
-    tag = image_tag(f"elcmp-{name}")
+    tag, here_tag = image_tag(f"elcmp-{name}"), image_tag(f"elcmp-here-{name}")
     try:
-        engine = run_checks(client, context, dockerfile, tag=tag, backend="auto")
+        engine_facts = gather(client, context, dockerfile, tag, backend="auto")
+        engine = evaluate(engine_facts)
+        theirs = engine_files(client, tag) if engine_facts.evidence.build_error is None else None
     finally:
         remove(client, tag)
-    here = run_engineless_checks(context, dockerfile, tag=image_tag(f"elcmp-here-{name}"))
+    facts = gather_engineless(context, dockerfile, here_tag)
+    here = evaluate(facts)
     rows = {r.id: (r.status, here.get(r.id).status, here.get(r.id).message)
             for r in engine.results}
-    TABLE[name] = {k: {"engine": e, "engine_less": h} for k, (e, h, _) in rows.items()}
+    TABLE[name] = {"checks": {k: {"engine": e, "engine_less": h}
+                              for k, (e, h, _) in rows.items()},
+                   "engine_bytes": engine_facts.size_bytes, "engine_less_bytes": facts.size_bytes,
+                   "archive": facts.built is not None and facts.built.archive is not None}
     assert all(r.engine_less for r in here.results) and here.engine_less
     false_pass = [k for k, (e, h, _) in rows.items() if e == "fail" and h == "pass"]
     assert not false_pass, f"engine-less PASS where the engine FAILS: {false_pass}\n{rows}"
@@ -81,6 +110,17 @@ def test_the_engineless_verdicts_match_the_engine(client, context, name, request
     for check_id, (_, status, message) in rows.items():
         if status == "skip":
             assert message.startswith("Not measured:"), (check_id, message)
+    if theirs is None or facts.added_files is None:
+        return
+    same_files(facts.added_files, theirs)
+    assert abs(facts.size_bytes - engine_facts.size_bytes) <= 0.02 * engine_facts.size_bytes
+    if facts.built.archive is not None:  # it loads, and holds the same files there
+        with open(facts.built.archive, "rb") as archive:
+            client.images.load(archive)
+        try:
+            same_files(engine_files(client, here_tag), theirs)
+        finally:
+            remove(client, here_tag)
 
 
 def test_the_reference_archive_loads_runs_and_holds_the_same_files(client, tmp_path):
