@@ -265,7 +265,8 @@ def rebuild_after_edit(client: docker.DockerClient, context: Path, dockerfile: P
     downloads = [s for s in rebuilt.steps if "go mod download" in s.instruction]
     if not downloads:
         return "fail", "There is no `go mod download` step to reuse."
-    reran = [s for s in rebuilt.steps if not s.cached and not s.instruction.upper().startswith("FROM")]
+    reran = [s for s in rebuilt.steps
+             if not s.cached and not s.instruction.upper().startswith("FROM")]
     if not all(s.cached for s in downloads):
         return "fail", ("After editing a .go file the `go mod download` step ran again "
                         "instead of coming from the cache.")

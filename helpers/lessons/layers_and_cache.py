@@ -49,7 +49,8 @@ def self_check(small: ImageBreakdown | None, rebuilt: BuildResult | None) -> pd.
 
 def _all_cacheable_cached(build: BuildResult) -> bool:
     """Every step but the ``FROM`` lines (which name a base image, never cached) was reused."""
-    return all(step.cached for step in build.steps if not step.instruction.upper().startswith("FROM"))
+    return all(step.cached for step in build.steps
+               if not step.instruction.upper().startswith("FROM"))
 
 
 def _verdict(passed: bool) -> str:

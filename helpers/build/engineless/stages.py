@@ -9,8 +9,9 @@ reports ``skip``, never a result the real build would not give):
   a stage replays the chain), ``WORKDIR``, ``ENV``, ``ARG`` (with BuildKit's platform ARGs
   for this machine), metadata (``LABEL``, ``EXPOSE``, ``CMD``...);
 * ``COPY``/``ADD`` of context paths, ``.dockerignore`` honoured, and ``COPY --from`` of an
-  earlier stage's files; ``--chown``/``--chmod`` recorded; ``RUN`` of ``go mod download|verify``, ``go build``, ``mkdir``, ``cd`` joined by
-  ``&&``, with ``--mount=type=cache|bind|tmpfs``.
+  earlier stage's files; ``--chown``/``--chmod`` recorded; ``RUN`` of ``go mod
+  download|verify``, ``go build``, ``mkdir``, ``cd`` joined by ``&&``, with
+  ``--mount=type=cache|bind|tmpfs``; ``USER`` (only a later ``RUN`` needs it to be root).
 
 cgo follows the golang image, which has gcc: an unset ``CGO_ENABLED`` means cgo on (a dynamic
 binary when ``net`` is used), so without a local C compiler the stage is refused, never
