@@ -11,15 +11,62 @@ import posixpath
 import re
 import shutil
 import tarfile
+from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
 
 from docker.utils.build import Pattern, PatternMatcher
 
+from ...dockerfile import Instruction
 from ...dockerfile.model import join_path
 from ...errors import BuildError
 from ..classic import dockerignore_patterns
 from .disk import host_path
+from .entries import NeedsEngine
+
+
+@dataclass(frozen=True)
+class CopySpec:
+    """One COPY/ADD as the replay needs it: flags checked, ``--chown`` made numeric."""
+
+    keyword: str
+    source: str | None             # ``--from``, None for the build context
+    sources: list[str]
+    dest: str
+    owner: tuple[int, int] | None  # ``--chown``
+    mode: int | None               # ``--chmod``
+    what: str                      # the instruction, for messages
+
+
+def copy_spec(instruction: Instruction) -> CopySpec:
+    """Read a COPY/ADD's flags; ``--link`` changes nothing in the result.
+
+    Raises:
+        NeedsEngine: another flag, a ``--chmod`` that is not octal, a ``--chown`` name.
+    """
+    what = f"{instruction.keyword} {instruction.raw}"
+    flags = {k: v for k, v in instruction.flags.items() if k != "link"}
+    chown, chmod, source = flags.pop("chown", None), flags.pop("chmod", None), \
+        flags.pop("from", None)
+    if flags:
+        raise NeedsEngine(what, f"--{next(iter(flags))} is not replayed")
+    if chmod and not re.fullmatch(r"[0-7]{3,4}", chmod):
+        raise NeedsEngine(what, f"--chmod={chmod} is not an octal mode")
+    *sources, dest = instruction.arguments
+    return CopySpec(instruction.keyword, source, sources, dest,
+                    chown_ids(chown, what) if chown else None,
+                    int(chmod, 8) if chmod else None, what)
+
+
+def chown_ids(chown: str, what: str) -> tuple[int, int]:
+    """``--chown=uid[:gid]`` as numbers; names only for the golang image's root/nobody."""
+    names = {"root": 0, "nobody": 65534, "nogroup": 65534}
+    user, _, group = chown.partition(":")
+    try:
+        uid, gid = (int(p) if p.isdigit() else names[p] for p in (user, group or user))
+    except KeyError:
+        raise NeedsEngine(what, f"--chown={chown} names a user the kit cannot look up") from None
+    return uid, gid
 
 
 class BuildContext:
@@ -68,6 +115,21 @@ class BuildContext:
             raise BuildError(f"failed to compute cache key: \"/{rel}\": not found (not in the "
                              "context, or excluded by .dockerignore)", instruction=what)
         return found
+
+    def copy_sources(self, spec: CopySpec) -> list[str]:
+        """The context paths a COPY/ADD from the context takes.
+
+        Raises:
+            NeedsEngine: an ADD of a URL, a git repository or an archive (Docker fetches or
+                unpacks those).
+            BuildError: a source that matches nothing.
+        """
+        if spec.keyword == "ADD" and any(re.match(r"^[a-z]+://|git@", s) for s in spec.sources):
+            raise NeedsEngine(spec.what, "ADD of a URL or a git repository")
+        matched = [m for s in spec.sources for m in self.matches(s, spec.what)]
+        if spec.keyword == "ADD" and any(map(self.is_archive, matched)):
+            raise NeedsEngine(spec.what, "ADD of an archive (Docker unpacks it)")
+        return matched
 
     def is_dir(self, rel: str) -> bool:
         """Whether ``rel`` (``""`` = the context) is a folder, not a link to one."""

@@ -17,19 +17,19 @@ Anything else (``FROM alpine`` in the final stage, a ``RUN`` in ``scratch``) rai
 
 from __future__ import annotations
 
+import dataclasses
 import posixpath
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from ...dockerfile import DockerfileModel, Instruction, Stage
 from ...dockerfile.model import join_path
-from .context import BuildContext
+from .context import BuildContext, CopySpec, copy_spec
 from .disk import entries_of, materialize
 from .entries import FileEntry, NeedsEngine
 from .runconfig import stage_config
-from .stages import StageFiles, chown_ids
+from .stages import StageFiles
 
 if TYPE_CHECKING:
     from .basefiles import BaseImage
@@ -156,7 +156,7 @@ def _scratch_layers(model: DockerfileModel, final: Stage, context: BuildContext,
                 layer = [FileEntry(path, "dir", 0o755)] if path not in folders else []
             elif instruction.keyword in ("COPY", "ADD"):
                 layer = _copy_layer(instruction, state.workdir, context,
-                                    work / f"layer-{st.index}-{number}", stage_files, what)
+                                    work / f"layer-{st.index}-{number}", stage_files)
             else:
                 raise NeedsEngine(what, "the final stage has no shell or tools to run it "
                                   "without an engine")
@@ -168,38 +168,25 @@ def _scratch_layers(model: DockerfileModel, final: Stage, context: BuildContext,
 
 
 def _copy_layer(instruction: Instruction, workdir: str, context: BuildContext, folder: Path,
-                stage_files: StageFiles, what: str) -> list[FileEntry]:
+                stage_files: StageFiles) -> list[FileEntry]:
     """The entries one COPY/ADD adds, ``--chown``/``--chmod`` applied."""
-    flags = {k: v for k, v in instruction.flags.items() if k != "link"}
-    chown, chmod, source = flags.pop("chown", None), flags.pop("chmod", None), \
-        flags.pop("from", None)
-    if flags:
-        raise NeedsEngine(what, f"--{next(iter(flags))} is not replayed")
-    if chmod and not re.fullmatch(r"[0-7]{3,4}", chmod):
-        raise NeedsEngine(what, f"--chmod={chmod} is not an octal mode")
-    *sources, dest = instruction.arguments
-    if source is not None:
-        entries = stage_files(source, sources, dest, workdir)
+    spec = copy_spec(instruction)
+    if spec.source is not None:
+        entries = stage_files(spec.source, spec.sources, spec.dest, workdir)
     else:
-        entries = _context_entries(instruction.keyword, sources, dest, workdir, context,
-                                   folder, what)
-    owner = chown_ids(chown, what) if chown else None
-    mode = int(chmod, 8) if chmod else None
-    return [FileEntry(e.path, e.kind, e.mode if mode is None or e.kind == "symlink" else mode,
-                      *(owner or (e.uid, e.gid)), e.data, e.source, e.linkname)
+        entries = _context_entries(spec, workdir, context, folder)
+    owner = dict(zip(("uid", "gid"), spec.owner)) if spec.owner else {}
+    return [dataclasses.replace(e, **owner, **({"mode": spec.mode} if spec.mode is not None
+                                               and e.kind != "symlink" else {}))
             for e in entries]
 
 
-def _context_entries(keyword: str, sources: list[str], dest: str, workdir: str,
-                     context: BuildContext, folder: Path, what: str) -> list[FileEntry]:
+def _context_entries(spec: CopySpec, workdir: str, context: BuildContext,
+                     folder: Path) -> list[FileEntry]:
     """COPY/ADD from the context, copied into ``folder`` and read back as entries."""
-    if keyword == "ADD" and any(re.match(r"^[a-z]+://|git@", s) for s in sources):
-        raise NeedsEngine(what, "ADD of a URL or a git repository")
-    matched = [m for s in sources for m in context.matches(s, what)]
-    if keyword == "ADD" and any(map(context.is_archive, matched)):
-        raise NeedsEngine(what, "ADD of an archive (Docker unpacks it)")
-    target = join_path(workdir, dest)
-    into = dest.endswith(("/", "/.")) or dest in (".", "..") or len(matched) > 1
+    matched = context.copy_sources(spec)
+    target = join_path(workdir, spec.dest)
+    into = spec.dest.endswith(("/", "/.")) or spec.dest in (".", "..") or len(matched) > 1
     folder.mkdir(parents=True)
     for rel in matched:
         context.copy_into(folder, rel, target, into)

@@ -40,7 +40,7 @@ from ...dockerfile.shell import command_text, shell_commands, strip_prefixes
 from ...dockerfile.words import OPERATORS, expand, split_words
 from ...errors import BuildError
 from . import toolchain
-from .context import BuildContext
+from .context import BuildContext, CopySpec, copy_spec
 from .disk import host_path, materialize
 from .entries import FileEntry, NeedsEngine
 
@@ -319,51 +319,35 @@ class _Runner:
     def copy(self, instruction: Instruction, state: StageState) -> None:
         """A COPY/ADD of context paths or of another stage's files (``--from``);
         ``--chown``/``--chmod`` recorded, not applied."""
-        what = f"{instruction.keyword} {instruction.raw}"
-        flags = {k: v for k, v in instruction.flags.items() if k != "link"}
-        chown, chmod, source = flags.pop("chown", None), flags.pop("chmod", None), \
-            flags.pop("from", None)
-        if flags:
-            raise NeedsEngine(what, f"--{next(iter(flags))} is not replayed")
-        owner = chown_ids(chown, what) if chown else None
-        mode = int(chmod, 8) if chmod and re.fullmatch(r"[0-7]{3,4}", chmod) else None
-        if chmod and mode is None:
-            raise NeedsEngine(what, f"--chmod={chmod} is not an octal mode")
-        *sources, dest = instruction.arguments
-        if source is not None:
-            copied = self.copy_from_stage(source, sources, dest, state, what)
+        spec = copy_spec(instruction)
+        if spec.source is not None:
+            copied = self.copy_from_stage(spec, state)
         else:
-            copied = self.copy_context(instruction.keyword, sources, dest, state, what)
-        self.owners.update(dict.fromkeys(copied, owner) if owner is not None else {})
-        self.modes.update(dict.fromkeys(copied, mode) if mode is not None else {})
+            copied = self.copy_context(spec, state)
+        self.owners.update(dict.fromkeys(copied, spec.owner) if spec.owner else {})
+        self.modes.update(dict.fromkeys(copied, spec.mode) if spec.mode is not None else {})
         self.log(f"  copied {len(copied)} path(s)"
-                 + (f" from {source}" if source else " from the context"))
+                 + (f" from {spec.source}" if spec.source else " from the context"))
 
-    def copy_context(self, keyword: str, sources: list[str], dest: str, state: StageState,
-                     what: str) -> list[str]:
+    def copy_context(self, spec: CopySpec, state: StageState) -> list[str]:
         """COPY/ADD from the build context into the root; the image paths written."""
-        if keyword == "ADD" and any(re.match(r"^[a-z]+://|git@", s) for s in sources):
-            raise NeedsEngine(what, "ADD of a URL or a git repository")
-        matched = [m for s in sources for m in self.context.matches(s, what)]
-        if keyword == "ADD" and any(map(self.context.is_archive, matched)):
-            raise NeedsEngine(what, "ADD of an archive (Docker unpacks it)")
-        target = join_path(state.workdir, dest)
-        into = (dest.endswith(("/", "/.")) or dest in (".", "..") or len(matched) > 1
-                or host_path(self.root, target).is_dir())
+        matched = self.context.copy_sources(spec)
+        target = join_path(state.workdir, spec.dest)
+        into = (spec.dest.endswith(("/", "/.")) or spec.dest in (".", "..")
+                or len(matched) > 1 or host_path(self.root, target).is_dir())
         copied: list[str] = []
         for rel in matched:
             copied += self.context.copy_into(self.root, rel, target, into)
         return copied
 
-    def copy_from_stage(self, source: str, sources: list[str], dest: str, state: StageState,
-                        what: str) -> list[str]:
+    def copy_from_stage(self, spec: CopySpec, state: StageState) -> list[str]:
         """COPY --from=<stage or image>: the other stage's entries, put on disk here."""
         if self.stage_files is None:
-            raise NeedsEngine(what, "COPY --from inside a builder stage is not replayed")
-        entries = self.stage_files(source, sources, dest, state.workdir)
+            raise NeedsEngine(spec.what, "COPY --from inside a builder stage is not replayed")
+        entries = self.stage_files(spec.source, spec.sources, spec.dest, state.workdir)
         for entry in entries:
             self.owners[entry.path] = (entry.uid, entry.gid)
-        return materialize(entries, self.root, what)
+        return materialize(entries, self.root, spec.what)
 
     # ---- RUN ----------------------------------------------------------------------------
     def run(self, instruction: Instruction, state: StageState) -> None:
@@ -546,14 +530,3 @@ def _supported(words: list[str]) -> bool:
     if program != "go":
         return program == "mkdir" or program == "cd" and len(words) == 2
     return bool(sub) and (sub[0] == "build" or sub in (["mod", "download"], ["mod", "verify"]))
-
-
-def chown_ids(chown: str, what: str) -> tuple[int, int]:
-    """``--chown=uid[:gid]`` as numbers; names only for the golang image's root/nobody."""
-    names = {"root": 0, "nobody": 65534, "nogroup": 65534}
-    user, _, group = chown.partition(":")
-    try:
-        uid, gid = (int(p) if p.isdigit() else names[p] for p in (user, group or user))
-    except KeyError:
-        raise NeedsEngine(what, f"--chown={chown} names a user the kit cannot look up") from None
-    return uid, gid
