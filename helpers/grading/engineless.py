@@ -87,7 +87,14 @@ def _safe(tag: str) -> str:
 
 def breakdown_of_build(built: eb.EnginelessBuild) -> image.ImageBreakdown:
     """The file-level breakdown: from the written archive, through the same reader as an
-    engine's export; else (an image on a recorded base) from the manifest + the layers."""
+    engine's export; else (an image on a recorded base) from the manifest + the layers.
+    Read once per build (summary, history and the checks all ask for it)."""
+    if "breakdown" not in built.measured:
+        built.measured["breakdown"] = _read_breakdown(built)
+    return built.measured["breakdown"]
+
+
+def _read_breakdown(built: eb.EnginelessBuild) -> image.ImageBreakdown:
     if built.archive is not None:
         with open(built.archive, "rb") as archive:
             export = image.read_export(iter(lambda: archive.read(_CHUNK), b""))

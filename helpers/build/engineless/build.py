@@ -17,7 +17,7 @@ import os
 import re
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -47,6 +47,8 @@ class EnginelessBuild:
         image_id: ``sha256:`` of the config, when an archive was written.
         seconds: Wall time of the build.
         log: The build log lines.
+        measured: What measuring the image found, kept by its reader
+            (:mod:`helpers.grading.engineless`) so the archive is read once per build.
     """
 
     image: EnginelessImage
@@ -55,6 +57,7 @@ class EnginelessBuild:
     image_id: str | None
     seconds: float
     log: list[str]
+    measured: dict = field(default_factory=dict)
 
 
 _STEP = re.compile(r"^\[(?P<stage>[^\]]*?) (?P<step>\d+)/(?P<total>\d+)\] (?P<what>.*)$")
