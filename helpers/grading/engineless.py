@@ -184,22 +184,17 @@ def _inspect_program(facts: Facts, img: EnginelessImage) -> None:
 
 
 def find_ca_bundle(img: EnginelessImage) -> image.CaBundle:
-    """The first of Go's CA files the image holds, parsed (as :func:`image.find_ca_bundle`)."""
-    checked: list[str] = []
-    for path in image.GO_CERT_FILES:
-        checked.append(path)
+    """The CA bundle Go would load in the image (:func:`helpers.image.first_ca_bundle`)."""
+    def read(path: str) -> bytes | None:
         entry = img.resolve(path)
         if entry is None or entry.kind != "file":
-            continue
+            return None
         data = img.read(path)
         if data is None:
             raise KitError(f"{path} is in the recorded base image, but its bytes are not "
                            "recorded", "Re-record the base: python -m helpers record --base-only")
-        bundle = image.parse_ca_bundle(data, path)
-        bundle.checked_paths = checked
-        return bundle
-    return image.CaBundle(path=None, certificates=0, invalid_blocks=0, size_bytes=0,
-                          checked_paths=list(image.GO_CERT_FILES))
+        return data
+    return image.first_ca_bundle(read)
 
 
 def _run_locally(facts: Facts, built: eb.EnginelessBuild) -> None:

@@ -33,7 +33,7 @@ from .breakdown import (
                     forget_breakdowns,
 )
 from .categories import CATEGORY_PATTERNS, DEFAULT_CATEGORY, category_sizes, directory_sizes
-from .certs import GO_CERT_FILES, CaBundle, parse_ca_bundle
+from .certs import GO_CERT_FILES, CaBundle, first_ca_bundle, parse_ca_bundle
 from .elf import ElfFacts, elf_facts
 from .files import find_ca_bundle, read_file
 from .inspect import clean_created_by, engine_size_note, get_image, history_frame, listed_size
@@ -45,6 +45,7 @@ __all__ = ["ArchiveError", "CATEGORY_PATTERNS", "CaBundle", "DEFAULT_CATEGORY", 
            "SAVE_CHUNK_SIZE", "breakdown_of", "category_sizes", "clean_created_by",
            "config_from_inspect",
            "directory_sizes", "elf_facts", "engine_size_note", "file_breakdown",
-           "find_ca_bundle", "forget_breakdowns", "get_image", "history_frame",
+           "find_ca_bundle", "first_ca_bundle", "forget_breakdowns", "get_image",
+           "history_frame",
            "image_config", "listed_size", "merge", "parse_ca_bundle", "read_export",
            "read_file", "stacked_export", "summarize"]

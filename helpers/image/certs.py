@@ -14,6 +14,7 @@ import binascii
 import hashlib
 import re
 from dataclasses import dataclass
+from typing import Callable
 
 #: The files Go's crypto/x509 tries on Linux, in order (root_linux.go); the first that can be
 #: read is loaded, the others are ignored. ``SSL_CERT_FILE`` replaces this list.
@@ -124,3 +125,22 @@ def parse_ca_bundle(data: bytes, path: str) -> CaBundle:
     return CaBundle(path=path, certificates=valid, invalid_blocks=invalid,
                     size_bytes=len(data), checked_paths=[path],
                     unique_certificates=len(digests))
+
+
+def first_ca_bundle(read: Callable[[str], bytes | None]) -> CaBundle:
+    """The bundle Go would load: the first of :data:`GO_CERT_FILES` that ``read`` returns
+    bytes for (None: absent, or a dangling link), parsed; ``path`` None when there is none.
+
+    Go stops at the first file it can read, so this does too. Shared by the engine's image
+    (:func:`helpers.image.files.find_ca_bundle`) and one built without an engine.
+    """
+    checked: list[str] = []
+    for path in GO_CERT_FILES:
+        checked.append(path)
+        data = read(path)
+        if data is not None:
+            bundle = parse_ca_bundle(data, path)
+            bundle.checked_paths = checked
+            return bundle
+    return CaBundle(path=None, certificates=0, invalid_blocks=0, size_bytes=0,
+                    checked_paths=list(GO_CERT_FILES))

@@ -22,7 +22,7 @@ from requests.exceptions import RequestException
 
 from ..config import MB, image_tag, kit_labels
 from ..errors import KitError, engine_error, missing_image
-from .certs import GO_CERT_FILES, CaBundle, parse_ca_bundle
+from .certs import GO_CERT_FILES, CaBundle, first_ca_bundle
 
 #: The entrypoint given to the inspection container: it is never started, so it need not exist;
 #: it only lets the engine create a container from an image that has no ENTRYPOINT/CMD.
@@ -194,17 +194,8 @@ def find_ca_bundle(client: docker.DockerClient, image: str,
         KitError: The image does not exist, or the engine failed.
     """
     known = None if files is None else set(files)
-    checked: list[str] = []
-    if known is None or known.intersection(GO_CERT_FILES):  # else no container is needed
-        with _created_container(client, image) as container:
-            for path in GO_CERT_FILES:
-                checked.append(path)
-                if known is not None and path not in known:
-                    continue
-                data = _read_in(container, path, DEFAULT_MAX_BYTES)
-                if data is not None:
-                    bundle = parse_ca_bundle(data, path)
-                    bundle.checked_paths = checked
-                    return bundle
-    return CaBundle(path=None, certificates=0, invalid_blocks=0, size_bytes=0,
-                    checked_paths=list(GO_CERT_FILES))
+    if known is not None and not known.intersection(GO_CERT_FILES):
+        return first_ca_bundle(lambda path: None)  # no container is needed
+    with _created_container(client, image) as container:
+        return first_ca_bundle(lambda path: None if known is not None and path not in known
+                               else _read_in(container, path, DEFAULT_MAX_BYTES))
