@@ -28,6 +28,7 @@ from ..build import EventHandler
 from ..config import MB, SIZE_LIMIT_BYTES, image_tag
 from ..errors import KitError
 from .evidence import MINIMAL_BASES, Facts, gather, read_dockerfile
+from .lines import concern_line
 from .mistakes import MISTAKES_BY_ID, diagnose
 from .report import CheckReport, CheckResult
 
@@ -404,11 +405,14 @@ def evaluate(facts: Facts) -> CheckReport:
         result.required = check_id in REQUIRED
         result.engine_less = facts.engine_less
         if result.status == "fail":
+            result.line = concern_line(check_id, facts.evidence.model, facts.lint)
+        if result.status == "fail":
             result.diagnoses = [m for m in RELATED[check_id] if m in found]
             if result.diagnoses:
                 result.hint = found[result.diagnoses[0]].hint()
         results.append(result)
-    return CheckReport(results, diagnoses, facts.tag, engine_less=facts.engine_less)
+    return CheckReport(results, diagnoses, facts.tag, engine_less=facts.engine_less,
+                       size_bytes=facts.size_bytes, dockerfile=str(facts.dockerfile))
 
 
 def run_static_checks(context: str | Path, dockerfile: str | Path,

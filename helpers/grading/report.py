@@ -34,6 +34,7 @@ class CheckResult:
     required: bool = True
     diagnoses: list[str] = field(default_factory=list)
     engine_less: bool = False  # measured on an image built here, without an engine
+    line: int | None = None    # the line of the learner's Dockerfile a failure concerns
 
 
 @dataclass
@@ -45,6 +46,8 @@ class CheckReport:
     tag: str = ""
     recorded: bool = False
     engine_less: bool = False  # the image was built and measured without an engine
+    size_bytes: int | None = None  # the measured image's layers, uncompressed
+    dockerfile: str = ""           # the file that was checked
 
     @property
     def passed(self) -> bool:
@@ -59,26 +62,35 @@ class CheckReport:
 
     def to_json(self) -> dict:
         """``{"passed": bool, "checks": [{"id", "status", "message", "hint", ...}, ...]}``;
-        each check's ``engine_less`` says whether it was measured without an engine."""
+        each check's ``engine_less`` says whether it was measured without an engine, its
+        ``line`` which line of the Dockerfile a failure concerns (or null)."""
         return {"passed": self.passed,
                 "checks": [{"id": r.id, "status": r.status, "message": r.message,
                             "hint": r.hint, "required": r.required,
-                            "diagnoses": r.diagnoses, "engine_less": r.engine_less}
+                            "diagnoses": r.diagnoses, "engine_less": r.engine_less,
+                            "line": r.line}
                            for r in self.results],
-                "engine_less": self.engine_less,
+                "engine_less": self.engine_less, "size_bytes": self.size_bytes,
+                "dockerfile": self.dockerfile,
                 "diagnoses": [asdict(d) for d in self.diagnoses]}
 
     def table(self) -> pd.DataFrame:
-        """Failures first, then skips, then passes; message and hint side by side."""
+        """Failures first, then skips, then passes; the line a failure concerns, message and
+        hint side by side."""
         order = {"fail": 0, "skip": 1, "pass": 2}
         rows = sorted(self.results, key=lambda r: (order[r.status], not r.required))
         table = pd.DataFrame([{"check": r.id + ("" if r.required else " (advice)"),
-                               "status": r.status.upper(), "message": r.message,
-                               "hint": r.hint} for r in rows])
+                               "status": r.status.upper(), "line": _line_label(r),
+                               "message": r.message, "hint": r.hint} for r in rows])
         if self.engine_less:
             table["measured"] = ["without an engine" if r.engine_less else "engine"
                                  for r in rows]
         return table
+
+
+def _line_label(result: CheckResult) -> str:
+    """``"line 14"`` for a failure that concerns a line, else empty."""
+    return f"line {result.line}" if result.status == "fail" and result.line else ""
 
 
 def check_report_text(report: CheckReport) -> str:
@@ -87,7 +99,8 @@ def check_report_text(report: CheckReport) -> str:
     if report.engine_less:
         lines.append(f"({ENGINE_LESS_NOTE})")
     for row in report.table().itertuples(index=False):
-        lines.append(f"{row.status:4}  {row.check:22} {row.message}")
+        where = f"({row.line}) " if row.line else ""
+        lines.append(f"{row.status:4}  {row.check:22} {where}{row.message}")
         if row.status == "FAIL" and row.hint:
             lines.append(f"      {'':22} hint: {row.hint}")
     return "\n".join(lines)

@@ -52,7 +52,7 @@ def test_table_orders_failures_first_then_skips_then_passes():
     facts = toolchain_runtime_facts()
     facts.dep_cache, facts.lint, facts.evidence.dockerignore = None, None, False
     table = evaluate(facts).table()
-    assert list(table.columns) == ["check", "status", "message", "hint"]
+    assert list(table.columns) == ["check", "status", "line", "message", "hint"]
     assert list(zip(table["check"], table["status"])) == [
         ("size", "FAIL"), ("only-binary", "FAIL"), ("multi-stage", "FAIL"),
         ("base-images", "FAIL"), ("dockerignore (advice)", "FAIL"),
