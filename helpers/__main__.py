@@ -6,7 +6,9 @@ Commands:
     build    build a Dockerfile (``--no-engine``: here, with the local Go toolchain)
     probe    say whether an engine answers and what it offers
     record   record real runs for machines without an engine (recordings/)
-    reset    remove the containers and images the kit made (this namespace, or --all)
+    exercise ``exercise restore``: put the starter back, keeping the learner's file as a backup
+    reset    remove the containers and images the kit made (this namespace, or --all), and
+             the learner's hints and backups
 
 Errors the kit knows about print two lines (what happened, then a hint) and exit 1; Ctrl-C
 exits 130 after cleaning up. No traceback walls.
@@ -182,10 +184,21 @@ def cmd_probe(args: argparse.Namespace) -> int:
     return 0 if info.reachable else 1
 
 
+def cmd_exercise(args: argparse.Namespace) -> int:
+    from .learner.restore import restore_starter
+
+    restored = restore_starter()
+    print(restored.message())
+    return 0
+
+
 def cmd_reset(args: argparse.Namespace) -> int:
     from . import engine
     from .engine.reset import reset
+    from .learner.state import clear_learner_state, learner_dir
 
+    if clear_learner_state():  # hints and backups: no engine needed
+        print(f"removed this learner's hints and backups ({learner_dir()})")
     client = engine.connect()
     try:
         report = reset(client, all_namespaces=args.all, images=not args.keep_images)
@@ -241,6 +254,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--base-only", action="store_true",
                    help="record only the golang:1.22 manifest (recordings/base-images/)")
     p.set_defaults(func=cmd_record)
+    p = sub.add_parser("exercise", help="the exercise files: `exercise restore` puts the "
+                                        "starter back (your file is kept as a backup)")
+    p.add_argument("action", choices=("restore",),
+                   help="restore: copy the shipped starter over Dockerfile.multistage, after "
+                        "a timestamped backup under out/learners/")
+    p.set_defaults(func=cmd_exercise)
     p = sub.add_parser("reset", help="remove what the kit made")
     p.add_argument("--all", action="store_true", help="every namespace (instructors)")
     p.add_argument("--keep-images", action="store_true", help="remove containers only")

@@ -27,7 +27,7 @@ import pandas as pd
 
 from . import recorded
 from .build import BuildEvent, BuildResult, build_image
-from .config import EXERCISE_DIR
+from .config import EXERCISE_DIR, ORIGINAL_TAG, image_tag
 from .engine import connect, engine_errors
 from .engine.containers import HealthReport, check_health
 from .errors import BuildError, EngineUnavailable, Interrupted, KitError, RunError
@@ -43,7 +43,6 @@ from .ui.widgets import (
     BuildProgress,
     CheckMyWork,
     install_error_display,
-    show_check_report,
     show_error,
     show_notice,
 )
@@ -77,6 +76,7 @@ class Course:
         self.engineless = engineless and client is None  # build here, with the local Go
         self._keys: dict[str, str] = {}  # tag -> recording key, for replayed images
         self._builds: dict = {}          # tag -> EnginelessBuild, for images built here
+        self._last_reports: dict[str, object] = {}  # Dockerfile path -> its last CheckReport
 
     @classmethod
     def start(cls) -> "Course":
@@ -323,7 +323,7 @@ class Course:
         """
         report = self._guarded("check", self._checker(dockerfile, context))
         if report is not None:
-            show_check_report(report)
+            self._present(report)
         return report
 
     def check_button(self, dockerfile: str | Path,
@@ -334,8 +334,86 @@ class Course:
             def guarded():
                 with engine_calls("check"):
                     return run()
-            return CheckMyWork(guarded)
-        return CheckMyWork(run)
+            return CheckMyWork(guarded, present=self._present)
+        return CheckMyWork(run, present=self._present)
+
+    def _present(self, report, **display_options) -> None:
+        """Show a check report the coaching way: the hint at this learner's rung, their
+        failing lines marked, solution buttons, and the achievement after a pass."""
+        from .ui.coaching import show_coached_report
+
+        self._last_reports[report.dockerfile] = report
+        show_coached_report(report, self.hints, self._achievement, **display_options)
+
+    @property
+    def hints(self):
+        """This learner's hint ladder (state in ``out/learners/<namespace>/hints.json``)."""
+        from .learner.hints import HintLadder
+
+        if getattr(self, "_hints", None) is None:
+            self._hints = HintLadder()
+        return self._hints
+
+    def _achievement(self, report):
+        """Sizes before (the single-stage original) and after, once ``report`` passes."""
+        from .learner.achievement import Achievement
+
+        original = image_tag(ORIGINAL_TAG)
+        before, label = None, ""
+        if self.live and self.image_exists(original):
+            summary = self.summary(original)
+            before, label = (summary.size_bytes if summary else None), "measured now"
+        elif self.recording is not None:
+            try:
+                before = self.recording.summary("original", original).size_bytes
+                label = f"recorded run, {self.recording.meta['date']}"
+            except (KeyError, KitError):
+                before = None
+        if not before or not report.size_bytes:
+            return None
+        return Achievement(before, report.size_bytes, label)
+
+    # -- the learner's file ---------------------------------------------------------------
+    def show_dockerfile(self, dockerfile: str | Path = "Dockerfile.multistage",
+                        context: str | Path = EXERCISE_DIR) -> None:
+        """Show ``dockerfile`` highlighted with line numbers; the lines its last check
+        failed on (in this session) are marked."""
+        from .ui.coaching import failure_marks
+        from .ui.dockerfile_view import show_dockerfile
+
+        path = _dockerfile_path(dockerfile, context)
+        if not path.is_file():
+            show_error(KitError(f"No Dockerfile at {path}.",
+                                "Restore the starter with kit.restore_starter()."))
+            return
+        last = self._last_reports.get(str(path))
+        show_dockerfile(path, failure_marks(last) if last is not None else None)
+
+    def restore_starter(self) -> None:
+        """Put the shipped starter back; the learner's file is kept as a timestamped backup."""
+        from .learner.restore import restore_starter
+
+        restored = self._guarded("restore", restore_starter)
+        if restored is not None:
+            show_notice(restored.message(), title="Starter restored" if restored.changed
+                        else "Nothing to restore")
+
+    def show_solution(self, check_id: str,
+                      dockerfile: str | Path = "Dockerfile.multistage",
+                      context: str | Path = EXERCISE_DIR) -> None:
+        """The reference solution's lines for one check (after trying: it is remembered)."""
+        from .grading.report import CheckResult
+
+        path = str(_dockerfile_path(dockerfile, context))
+        last = self._last_reports.get(path)
+        try:
+            result = last.get(check_id) if last is not None else CheckResult(check_id, "fail",
+                                                                             "")
+        except StopIteration:
+            result = CheckResult(check_id, "fail", "")
+        hint = self.hints.reveal(result, path)
+        print(hint.text() if hint.solution else
+              f"No lines of the reference answer {check_id} on their own.")
 
     def _checker(self, dockerfile: str | Path, context: str | Path) -> Callable:
         """The call that checks ``dockerfile``: on the engine, built here, or static only."""

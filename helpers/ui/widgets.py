@@ -475,21 +475,28 @@ def show_error(exc: KitError, *, frontend: str = "auto", stream: TextIO | None =
 STATUS_COLORS = {"pass": SUCCESS_COLOR, "fail": ERROR_COLOR, "skip": "#7f8c8d"}
 
 
-def check_report_html(report: CheckReport) -> str:
-    """A CheckReport as an HTML table: status, check, message and hint, failures first;
-    a report measured without an engine says so under the verdict."""
+def check_report_html(report: CheckReport, hints: Mapping[str, str] | None = None) -> str:
+    """A CheckReport as an HTML table: status, check, line, message and hint, failures
+    first; a report measured without an engine says so under the verdict.
+
+    ``hints`` replaces a failing check's hint (the escalating hints of
+    :mod:`helpers.learner.hints`); without it each failure shows its full hint.
+    """
     color = SUCCESS_COLOR if report.passed else ERROR_COLOR
     rows = []
     for row in report.table().itertuples(index=False):
         status = row.status.lower()
+        check_id = row.check.removesuffix(" (advice)")
+        hint = (hints or {}).get(check_id, row.hint) if status == "fail" else ""
         rows.append(
             f"<tr><td style='{CELL};color:{STATUS_COLORS[status]};font-weight:bold'>"
             f"{row.status}</td><td style='{CELL};white-space:nowrap'>"
             f"<code>{html.escape(row.check)}</code></td>"
+            f"<td style='{CELL};white-space:nowrap'>{html.escape(row.line)}</td>"
             f"<td style='{CELL}'>{html.escape(row.message)}</td>"
-            f"<td style='{CELL}'>{html.escape(row.hint) if status == 'fail' else ''}</td></tr>")
+            f"<td style='{CELL};white-space:pre-wrap'>{html.escape(hint)}</td></tr>")
     header = "".join(f"<th style='{CELL}'>{name}</th>"
-                     for name in ("status", "check", "what we measured", "hint"))
+                     for name in ("status", "check", "where", "what we measured", "hint"))
     return ("<div class='kit-check-report'"
             f" style='border-left:4px solid {color};padding:4px 8px'>"
             f"<b style='color:{color}'>{verdict(report)}</b>"
@@ -520,11 +527,15 @@ class CheckMyWork(_Displayable):
         run: Called on click; returns a :class:`helpers.grading.report.CheckReport` (it may raise
             KitError, which is shown with its hint).
         label: The button's text.
+        present: Displays the report (default :func:`show_check_report`); the course passes
+            :func:`helpers.ui.coaching.show_coached_report` with the learner's hint state.
     """
 
     def __init__(self, run: Callable[[], Any], label: str = "Check my work", *,
-                 show: bool = True, frontend: str = "auto", stream: TextIO | None = None):
+                 show: bool = True, frontend: str = "auto", stream: TextIO | None = None,
+                 present: Callable[..., None] | None = None):
         self._run = run
+        self._present = present or show_check_report  # (report, frontend=, stream=)
         self._stream = stream
         self.report = None
         self.button = widgets.Button(description=label, button_style="primary",
@@ -544,7 +555,7 @@ class CheckMyWork(_Displayable):
             with self.output:
                 try:
                     self.report = self._run()
-                    show_check_report(self.report, frontend=self._mode, stream=self._stream)
+                    self._present(self.report, frontend=self._mode, stream=self._stream)
                 except KitError as exc:
                     show_error(exc, frontend=self._mode, stream=self._stream)
         finally:
