@@ -51,6 +51,16 @@ def _go_build_line(model: df.DockerfileModel) -> df.Instruction | None:
     return builds[0][1] if builds else None
 
 
+def _module_copy(model: df.DockerfileModel, before: int) -> df.Instruction | None:
+    """The COPY/ADD of go.mod (``go.mod``, ``go.*``) that comes before line ``before``."""
+    stage = _build_stage(model)
+    for instruction in model.chain(stage)[-1].instructions if stage is not None else []:
+        if instruction.keyword in ("COPY", "ADD") and instruction.line < before and any(
+                a.split("/")[-1] in ("go.mod", "go.*") for a in instruction.arguments[:-1]):
+            return instruction
+    return None
+
+
 def concern_line(check_id: str, model: df.DockerfileModel | None,
                  lint: list[dict] | None = None) -> int | None:
     """The line of ``model``'s file that a failing ``check_id`` is about, or None.
@@ -88,6 +98,10 @@ def concern_line(check_id: str, model: df.DockerfileModel | None,
         if order["download_line"] is None or not order["download_before_source"]:
             return order["copy_all_line"] or order["source_copy_line"] or \
                 order["download_line"]
+        if not (order["copies_go_mod"] and order["copies_go_sum"]):
+            module_copy = _module_copy(model, order["download_line"])
+            if module_copy is not None:
+                return module_copy.line
         return order["download_line"]
     if check_id == "static-binary":
         build = _go_build_line(model)

@@ -29,14 +29,17 @@ def test_to_json_shape():
     report = evaluate(toolchain_runtime_facts())
     data = report.to_json()
     assert json.loads(json.dumps(data)) == data
-    assert set(data) == {"passed", "checks", "diagnoses", "engine_less"}
+    assert set(data) == {"passed", "checks", "diagnoses", "engine_less", "size_bytes",
+                         "dockerfile"}
     assert data["engine_less"] is False  # measured on an engine
     assert data["passed"] is False
     assert [c["id"] for c in data["checks"]] == list(REQUIRED + ADVICE)
     for check, res in zip(data["checks"], report.results):
         assert check == {"id": res.id, "status": res.status, "message": res.message,
                          "hint": res.hint, "required": res.required,
-                         "diagnoses": res.diagnoses, "engine_less": False}
+                         "diagnoses": res.diagnoses, "engine_less": False,
+                         "line": res.line}
+        assert (res.line is None) == (res.status != "fail" or res.id == "dockerignore")
     size = data["checks"][0]
     assert (size["id"], size["status"], size["required"], size["diagnoses"]) == (
         "size", "fail", True, ["toolchain-runtime"])
