@@ -15,6 +15,7 @@ import re
 import socket
 import ssl
 import stat
+from dataclasses import dataclass
 from urllib.parse import urlparse
 
 import requests
@@ -339,3 +340,171 @@ def root_reason(error: BaseException) -> str:
             return current.strerror
     text = str(error)
     return text.splitlines()[0] if text else type(error).__name__
+
+
+# --------------------------------------------------------------------------------------------
+# A FROM image the engine cannot get: no registry answers, or it has no such image
+# --------------------------------------------------------------------------------------------
+#: Images this kit can give an engine without a registry (scripts/base-images.sh builds
+#: offline stand-ins of them); ``scratch`` needs nothing.
+OFFLINE_BASES = ("golang:1.22", "gcr.io/distroless/static-debian12:nonroot",
+                 "gcr.io/distroless/static-debian12")
+#: What sets up those images (``make base-images`` runs it).
+BASE_IMAGES_SCRIPT = "scripts/base-images.sh ensure"
+
+# How each engine names the image it failed to get (measured on Docker 20.10 classic and
+# BuildKit, Docker 26 classic and BuildKit, Podman 4.3; see tests/unit/engine/test_failures.py).
+_IMAGE_IN_MESSAGE = (
+    re.compile(r"initializing source docker://(?P<image>[^\s:]+(?::[^\s:@]+)?(?:@\S+)?):"),
+    re.compile(r'failed to resolve reference "(?P<image>[^"]+)"'),
+    re.compile(r"failed to resolve source metadata for (?P<image>\S+?):? "),
+    re.compile(r"load metadata for (?P<image>\S+?):?$", re.MULTILINE),
+    re.compile(r"pull access denied for (?P<image>[^\s,]+)"),
+    re.compile(r"manifest for (?P<image>\S+) not found"),
+    re.compile(r"(?:reading manifest|manifest) (?P<tag>\S+) in (?P<repo>\S+?):? "),
+)
+_MANIFEST_URL = re.compile(r"https://(?P<host>[^/\s\"]+)/v2/(?P<repo>\S+?)/manifests/(?P<tag>[^\s\"]+)")
+_FROM = re.compile(r"^\s*FROM\s+(?:--platform=\S+\s+)?(?P<image>\S+)", re.IGNORECASE)
+
+# The registry did not answer: DNS, routing, refused, timed out, TLS in the way.
+_OFFLINE_WORDS = re.compile(
+    r"no such host|server misbehaving|network is unreachable|connection refused"
+    r"|i/o timeout|TLS handshake timeout|dial tcp|Client\.Timeout|no route to host"
+    r"|pinging container registry|temporary failure in name resolution", re.IGNORECASE)
+# The registry answered: no such repository or tag, or it wants credentials.
+_MISSING_WORDS = re.compile(
+    r"pull access denied|manifest unknown|not found: manifest|repository does not exist"
+    r"|requested access to the resource is denied|name unknown|unauthorized"
+    r"|manifest for \S+ not found", re.IGNORECASE)
+# The error is about getting an image at all (not a RUN step that happened to curl).
+_PULL_CONTEXT = re.compile(
+    r"/v2/|docker://|resolve reference|resolve source metadata|load metadata for"
+    r"|pull access denied|manifest unknown|pinging container registry|not found: manifest"
+    r"|manifest for \S+ not found|reading manifest", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class BaseImageFailure:
+    """A build that stopped because a FROM image could not be obtained.
+
+    Attributes:
+        image: The image as the learner would write it (``alpine:3.19``), or "" when the
+            engine's words do not name it.
+        kind: ``offline`` (no registry answered) or ``missing`` (a registry answered that it
+            has no such image, or wants a login).
+        reason: The engine's own short reason (``registry-1.docker.io: no such host``).
+        message: One line for the learner: what happened.
+        hint: One line: what to do (the images that work offline, and how to get them).
+    """
+
+    image: str
+    kind: str
+    reason: str
+    message: str
+    hint: str
+
+
+def base_image_failure(message: str, instruction: str = "") -> BaseImageFailure | None:
+    """Whether a build error says a FROM image could not be pulled, and what to tell the learner.
+
+    Reads the engine's error in each form measured here: Docker 20.10's classic builder
+    (``Get "https://registry-1.docker.io/v2/": dial tcp: lookup … no such host``, the image
+    named only by the step's ``FROM``), BuildKit (``failed to solve with frontend
+    dockerfile.v0: failed to create LLB definition: failed to do request: Head
+    "https://…/v2/library/alpine/manifests/3.19": …``; Docker 26: ``alpine:3.19: failed to
+    resolve source metadata for docker.io/library/alpine:3.19: …``), Docker 26's classic
+    builder (``failed to resolve reference "docker.io/library/alpine:3.19": …``) and Podman
+    (``creating build container: initializing source docker://alpine:3.19: pinging container
+    registry registry-1.docker.io: …``), plus a registry's "no such image" answers (``pull
+    access denied for …``, ``manifest unknown``).
+
+    Args:
+        message: The engine's error message (any of its lines).
+        instruction: The failing step's instruction when known (``FROM alpine:3.19 AS x``).
+
+    Returns:
+        The failure, or None when the error is about something else (a RUN step, a COPY).
+    """
+    from_step = _FROM.match(instruction or "")
+    if not message or not (_PULL_CONTEXT.search(message) or from_step):
+        return None
+    if _MISSING_WORDS.search(message):
+        kind = "missing"
+    elif _OFFLINE_WORDS.search(message):
+        kind = "offline"
+    else:
+        return None
+    image = short_image_name(from_step["image"] if from_step else _image_named(message))
+    reason = _pull_reason(message, kind)
+    return BaseImageFailure(image, kind, reason, *_explain_base_image(image, kind, reason))
+
+
+def short_image_name(ref: str) -> str:
+    """``ref`` as a learner writes it: ``docker.io/library/alpine:3.19`` -> ``alpine:3.19``,
+    ``docker.io/bitnami/x:1`` -> ``bitnami/x:1``; other registries stay as they are."""
+    for prefix in ("docker.io/library/", "index.docker.io/library/", "registry-1.docker.io/"
+                   "library/", "docker.io/", "index.docker.io/", "registry-1.docker.io/"):
+        if ref.lower().startswith(prefix):
+            return ref[len(prefix):]
+    return ref
+
+
+def _image_named(message: str) -> str:
+    """The image an engine's pull error names ("" when it names none)."""
+    for pattern in _IMAGE_IN_MESSAGE:
+        if (found := pattern.search(message)):
+            groups = found.groupdict()
+            if groups.get("image"):
+                return groups["image"].rstrip(":,")
+            return f"{groups['repo']}:{groups['tag']}"
+    if (url := _MANIFEST_URL.search(message)):
+        host = url["host"]
+        host = "docker.io" if host in ("registry-1.docker.io", "index.docker.io") else host
+        separator = "@" if url["tag"].startswith("sha256:") else ":"
+        return f"{host}/{url['repo']}{separator}{url['tag']}"
+    return ""
+
+
+def _pull_reason(message: str, kind: str) -> str:
+    """The engine's reason in a few words: ``registry-1.docker.io: no such host``."""
+    if kind == "missing":
+        found = _MISSING_WORDS.search(message)
+        return found[0].lower() if found else "not found"
+    lookup = re.search(r"lookup (\S+?)(?: on \S+)?: (no such host|server misbehaving|"
+                       r"temporary failure in name resolution)", message, re.IGNORECASE)
+    if lookup:
+        return f"{lookup[1]}: {lookup[2]}"
+    dial = re.search(r"dial tcp ([^\s:]+|\[[^\]]+\])(?::\d+)?: (?:connect: )?([^\"\n]+)",
+                     message)
+    if dial:
+        return _clip(f"{dial[1]}: {dial[2]}", 80)
+    found = _OFFLINE_WORDS.search(message)
+    return found[0] if found else "no registry answered"
+
+
+def _explain_base_image(image: str, kind: str, reason: str) -> tuple[str, str]:
+    named = f"The base image {image}" if image else "A FROM image"
+    if kind == "offline":
+        message = (f"{named} is not on this engine, and no registry answers to pull it "
+                   f"({reason}).")
+    else:
+        message = (f"{named} is not on this engine, and the registry has no such image "
+                   f"({reason}): check its name and tag.")
+    repo = image.split("@")[0].rsplit(":", 1)[0] if ":" in image.split("/")[-1] else image
+    builder, runtime = OFFLINE_BASES[0], OFFLINE_BASES[1]
+    get_them = f"`{BASE_IMAGES_SCRIPT}` (`make base-images`) builds them offline"
+    if image in OFFLINE_BASES or repo == OFFLINE_BASES[2]:
+        hint = (f"This kit provides {image} without a registry: run `{BASE_IMAGES_SCRIPT}` "
+                "(`make base-images`), then build again.")
+    elif repo == "golang":
+        hint = (f"Without a registry this kit provides {builder}: use `FROM {builder}` for "
+                f"the builder; {get_them.replace('them', 'it')} if it is missing.")
+    elif repo.startswith("gcr.io/distroless/"):
+        hint = (f"Without a registry this kit provides {runtime} (and its :latest), all a "
+                f"static Go binary needs: `FROM {runtime}`, or `FROM scratch`; "
+                f"{get_them.replace('them', 'it')} if it is missing.")
+    else:
+        hint = (f"Use a base image this engine has without a registry: `FROM scratch` "
+                f"(nothing to pull) or `FROM {runtime}` for the final stage, `FROM {builder}` "
+                f"for the builder; {get_them}.")
+    return message, hint

@@ -405,3 +405,104 @@ def test_long_reasons_are_shortened_on_a_word_boundary():
     assert detail.endswith("…).")
     assert detail[:-3].split(" ")[-1] in words.split(" ")  # the last word is whole
     assert len(error.message) < 200
+
+
+# --------------------------------------------------------------------------------------------
+# A FROM image no registry gives: the engine's words, measured on each engine (2026-12-02,
+# no registry reachable), turned into one message naming the image and a hint naming what
+# works offline
+# --------------------------------------------------------------------------------------------
+LOOKUP = "dial tcp: lookup registry-1.docker.io on 10.255.255.53:53: no such host"
+HEAD_ALPINE = 'Head "https://registry-1.docker.io/v2/library/alpine/manifests/3.19"'
+#: (engine and builder, engine message, failing step's instruction as the kit knows it)
+MEASURED_PULL_ERRORS = {
+    # Docker 20.10, classic builder (SDK stream errorDetail; `docker build` prints the same):
+    # the image is named only by the step.
+    "docker20-classic": (f'Get "https://registry-1.docker.io/v2/": {LOOKUP}', "FROM alpine:3.19"),
+    # Docker 20.10, BuildKit (DOCKER_BUILDKIT=1 /usr/bin/docker build): the last line; the
+    # failing vertex is "[internal] load metadata", no step.
+    "docker20-buildkit": ("failed to solve with frontend dockerfile.v0: failed to create LLB "
+                          f"definition: failed to do request: {HEAD_ALPINE}: {LOOKUP}", ""),
+    # Docker 26.1 (containerd store), classic builder through the API.
+    "docker26-classic": ('failed to resolve reference "docker.io/library/alpine:3.19": failed '
+                         f"to do request: {HEAD_ALPINE}: {LOOKUP}", "FROM alpine:3.19"),
+    # Docker 26.1, BuildKit (Debian's 20.10 client with DOCKER_BUILDKIT=1).
+    "docker26-buildkit": ("alpine:3.19: failed to resolve source metadata for docker.io/library/"
+                          f"alpine:3.19: failed to do request: {HEAD_ALPINE}: {LOOKUP}", ""),
+    # Podman 4.3.1 through its compat API (buildah).
+    "podman": ("creating build container: initializing source docker://alpine:3.19: pinging "
+               'container registry registry-1.docker.io: Get "https://registry-1.docker.io/v2/"'
+               f": {LOOKUP}\n", ""),
+}
+
+
+@pytest.mark.parametrize("engine_id", sorted(MEASURED_PULL_ERRORS))
+def test_an_offline_from_alpine_names_the_image_and_what_works(engine_id):
+    message, instruction = MEASURED_PULL_ERRORS[engine_id]
+    found = failures.base_image_failure(message, instruction)
+    assert found is not None
+    assert (found.image, found.kind) == ("alpine:3.19", "offline")
+    assert found.reason == "registry-1.docker.io: no such host"
+    assert found.message == ("The base image alpine:3.19 is not on this engine, and no "
+                             "registry answers to pull it (registry-1.docker.io: no such host).")
+    assert "FROM scratch" in found.hint and "gcr.io/distroless/static-debian12:nonroot" \
+        in found.hint and "scripts/base-images.sh" in found.hint
+    assert "dial tcp" not in found.message + found.hint  # no raw network error
+
+
+@pytest.mark.parametrize("message", [
+    # Docker 20.10 BuildKit and Podman, FROM gcr.io/distroless/base-debian12 (no tag)
+    "failed to solve with frontend dockerfile.v0: failed to create LLB definition: failed to do "
+    'request: Head "https://gcr.io/v2/distroless/base-debian12/manifests/latest": dial tcp: '
+    "lookup gcr.io on 10.255.255.53:53: no such host",
+    "creating build container: initializing source docker://gcr.io/distroless/base-debian12:"
+    'latest: pinging container registry gcr.io: Get "https://gcr.io/v2/": dial tcp: lookup '
+    "gcr.io on 10.255.255.53:53: no such host\n",
+])
+def test_another_distroless_image_points_at_the_one_the_kit_has(message):
+    found = failures.base_image_failure(message)
+    assert found.image == "gcr.io/distroless/base-debian12:latest"
+    assert found.reason == "gcr.io: no such host"
+    assert "FROM gcr.io/distroless/static-debian12:nonroot" in found.hint
+
+
+def test_another_go_version_points_at_golang_1_22():
+    found = failures.base_image_failure(f'Get "https://registry-1.docker.io/v2/": {LOOKUP}',
+                                        "FROM golang:1.23 AS build")
+    assert found.image == "golang:1.23" and "`FROM golang:1.22`" in found.hint
+
+
+def test_the_kits_own_base_missing_says_run_the_script():
+    found = failures.base_image_failure(f'Get "https://registry-1.docker.io/v2/": {LOOKUP}',
+                                        "FROM golang:1.22 AS build")
+    assert found.image == "golang:1.22"
+    assert "run `scripts/base-images.sh ensure`" in found.hint
+
+
+def test_a_registry_without_the_image_is_a_missing_image():
+    found = failures.base_image_failure(
+        "pull access denied for nosuchimage, repository does not exist or may require 'docker "
+        "login': denied: requested access to the resource is denied", "FROM nosuchimage:1")
+    assert (found.image, found.kind, found.reason) == ("nosuchimage:1", "missing",
+                                                      "pull access denied")
+    assert found.message.endswith("check its name and tag.")
+
+
+@pytest.mark.parametrize("message, instruction", [
+    ("The command '/bin/sh -c curl https://example.com' returned a non-zero code: 6",
+     "RUN curl https://example.com"),
+    ("COPY failed: file not found in build context or excluded by .dockerignore: stat go.sum: "
+     "file does not exist", "COPY go.mod go.sum ./"),
+    ("", "FROM alpine:3.19"),
+])
+def test_other_build_errors_are_not_pull_failures(message, instruction):
+    assert failures.base_image_failure(message, instruction) is None
+
+
+@pytest.mark.parametrize("ref, short", [
+    ("docker.io/library/alpine:3.19", "alpine:3.19"),
+    ("docker.io/bitnami/nginx:1", "bitnami/nginx:1"),
+    ("gcr.io/distroless/static-debian12", "gcr.io/distroless/static-debian12"),
+])
+def test_short_image_names(ref, short):
+    assert failures.short_image_name(ref) == short
