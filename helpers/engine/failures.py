@@ -4,6 +4,11 @@ Starting the engine does not help a user who may not open its socket, so each ki
 failure (no socket, permission denied, a socket nothing serves, a remote engine down, TLS,
 SSH, an API version the SDK refuses) gets its own message and hint. Pure functions of the
 error the SDK raised and the environment; :mod:`helpers.engine.connect` calls them.
+
+An engine that answers but cannot get a ``FROM`` image (no registry reachable, as on an
+offline machine, or no such image): :func:`base_image_failure` reads each engine's and
+builder's wording of that and says which image, why, and what works offline (``scratch``,
+the distroless and golang stand-ins of ``scripts/base-images.sh``).
 """
 
 from __future__ import annotations
