@@ -15,7 +15,9 @@ shares nothing with it:
   bridge; containers simply have no outbound NAT (nothing here needs it).
 
 No registry is reachable on our machines, so :func:`copy_image` streams an image
-(``golang:1.22``, or its offline stand-in) from the main engine into the second one.
+(``golang:1.22``, or its offline stand-in) from the main engine into the second one, and
+with it the runtime base images of :data:`COMPANION_IMAGES` the main engine has (the
+distroless stand-in ``exercises/solutions/Dockerfile.distroless`` builds on).
 
 The life cycle (temp folder, start and wait for an answer, stop, unmount, delete the bridge,
 kill stray children) is written once here: ``tests/side_engines.py`` subclasses it for the
@@ -404,12 +406,29 @@ def _free_subnet() -> ipaddress.IPv4Network:
     raise SecondEngineError(f"No free /24 in {SUBNET_POOL} for the second engine's bridge.")
 
 
-def copy_image(source: docker.DockerClient, target: docker.DockerClient, name: str):
+#: Runtime base images copied along with the one asked for, when the source engine has them:
+#: ``scripts/base-images.sh`` makes them next to ``golang:1.22`` (offline, stand-ins).
+COMPANION_IMAGES = ("gcr.io/distroless/static-debian12:latest",
+                    "gcr.io/distroless/static-debian12:nonroot")
+
+
+def copy_image(source: docker.DockerClient, target: docker.DockerClient, name: str,
+               companions: tuple[str, ...] = COMPANION_IMAGES):
     """Copy image ``name`` from ``source`` to ``target``: ``docker save | docker load``.
 
-    The tarball streams from one engine to the other in chunks, never held in memory or
-    written to disk. Returns the image on ``target``.
+    Each of ``companions`` the source has is copied too (a base image missing there is
+    skipped: the tests that need it then fail with "not on this engine"). The tarballs
+    stream from one engine to the other in chunks, never held in memory or written to
+    disk. Returns the image ``name`` on ``target``.
     """
-    chunks = source.images.get(name).save(named=name)
-    target.images.load(chunks)
+    for image in (name, *(c for c in companions if c != name and _has_image(source, c))):
+        target.images.load(source.images.get(image).save(named=image))
     return target.images.get(name)
+
+
+def _has_image(client: docker.DockerClient, name: str) -> bool:
+    try:
+        client.images.get(name)
+    except docker.errors.ImageNotFound:
+        return False
+    return True

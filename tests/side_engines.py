@@ -30,7 +30,7 @@ from what a concurrent session still uses.
 Usage::
 
     with PodmanEngine() as podman:                       # started, answering
-        copy_image(main_client, podman.client(), "golang:1.22")
+        copy_image(main_client, podman.client(), "golang:1.22")  # + the distroless stand-in
         os.environ["DOCKER_HOST"] = podman.host
     # stopped, containers removed, bridge and temp folder deleted
 """
@@ -46,10 +46,11 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from tests.second_engine import SecondEngine, SecondEngineError, copy_image, \
-    processes_mentioning
+from tests.second_engine import COMPANION_IMAGES, SecondEngine, SecondEngineError, \
+    copy_image, processes_mentioning
 
-__all__ = ["Docker26Engine", "PodmanEngine", "SideEngineError", "SIDE_ENGINES", "copy_image",
+__all__ = ["COMPANION_IMAGES", "Docker26Engine", "PodmanEngine", "SideEngineError",
+           "SIDE_ENGINES", "copy_image",
            "side_engine_leftovers", "main_bridge_exists"]
 
 REPO = Path(__file__).resolve().parents[1]
