@@ -42,7 +42,8 @@ MISTAKES = {
     "no-dockerignore": ({"dockerignore"}, "no-dockerignore"),
     "healthcheck-shell": ({"healthcheck", "lint"}, "healthcheck-shell"),
 }
-SOLUTIONS = ["solution-builder-numeric", "solution-three-stages", "solution-unnamed-stages"]
+SOLUTIONS = ["solution-builder-numeric", "solution-three-stages", "solution-unnamed-stages",
+             "solution-distroless"]
 
 
 @pytest.fixture
