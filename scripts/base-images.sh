@@ -50,7 +50,6 @@ DEFAULT_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 # Two `ensure` at once (two make targets, two learners) would build everything twice.
 LOCK_FILE=${LOCK_FILE:-/tmp/kit-base-images.lock}
 
-WORK_DIR=
 TEMP_TAGS=()
 cleanup() {
   local tag
@@ -83,18 +82,16 @@ state() {
   fi
 }
 
-temp_tag() {  # temp_tag REPO:TAG -> REPO:TAG-kit-build-PID (removed on exit)
-  local tag="$1-kit-build-$$"
-  TEMP_TAGS+=("$tag")
-  echo "$tag"
+# temp_tag VAR REPO:TAG: set VAR to REPO:TAG-kit-build-PID, removed on exit (a function, not
+# $(...): the list of tags to remove lives in this shell, not in a subshell's copy).
+temp_tag() {
+  printf -v "$1" '%s' "$2-kit-build-$$"
+  TEMP_TAGS+=("${!1}")
 }
 
-work_dir() {
-  if [ -z "$WORK_DIR" ]; then
-    WORK_DIR=$(mktemp -d /var/tmp/kit-stand-in.XXXXXX)  # removed on exit, whatever happens
-  fi
-  echo "$WORK_DIR"
-}
+# One work folder per run, made at the start and removed on exit, whatever happens.
+WORK_DIR=$(mktemp -d /var/tmp/kit-stand-in.XXXXXX)
+work_dir() { echo "$WORK_DIR"; }
 
 # publish TEMP FINAL: point FINAL at the image built as TEMP (one `docker tag`: the name is
 # never missing), then remove the image FINAL named before when it was an outdated stand-in
@@ -150,7 +147,7 @@ build_debian() {
     >"$work/debootstrap.log" 2>&1 || { tail -n 20 "$work/debootstrap.log" >&2; return 1; }
   "$STAND_IN_DIR/minimize-debian.sh" "$root" "$DEBIAN_SUITE" "$DEBIAN_MIRROR" \
     "$DEBIAN_SECURITY_MIRROR"
-  temp=$(temp_tag "$DEBIAN_TAG")
+  temp_tag temp "$DEBIAN_TAG"
   log "debian: docker import as $temp..."
   tar -C "$root" --numeric-owner --xattrs --exclude='./dev/*' --exclude='./proc/*' \
       --exclude='./sys/*' -c . | "$DOCKER" import \
@@ -225,7 +222,7 @@ build_golang() {
   go_distribution "$context"
   cp "$STAND_IN_DIR/golang.Dockerfile" "$context/Dockerfile"
   printf 'Dockerfile\n' >"$context/.dockerignore"
-  temp=$(temp_tag "$GOLANG_TAG")
+  temp_tag temp "$GOLANG_TAG"
   log "golang: docker build as $temp (apt-get from Debian's mirror; a few minutes)..."
   build_with_progress "$work/golang-build.log" --pull=false -t "$temp" \
     --build-arg "DEBIAN_IMAGE=$DEBIAN_TAG" \
@@ -259,8 +256,8 @@ ensure_golang() {
 # ---- gcr.io/distroless/static-debian12 -----------------------------------------------------
 build_distroless() {
   local temp temp_nonroot what
-  temp=$(temp_tag "$DISTROLESS_REPO:latest")
-  temp_nonroot=$(temp_tag "$DISTROLESS_REPO:nonroot")
+  temp_tag temp "$DISTROLESS_REPO:latest"
+  temp_tag temp_nonroot "$DISTROLESS_REPO:nonroot"
   what="offline stand-in for $DISTROLESS_REPO: base-files, netbase, tzdata and the CA bundle of Debian $DEBIAN_SUITE"
   log "distroless: unpacking Debian packages in a $DEBIAN_TAG container..."
   # The rootfs is made in a throw-away container (it needs apt) and streamed out as a tar,
