@@ -38,18 +38,21 @@ from .model import SCENARIOS, VARIANTS, ScenarioResult, Variant
 from .runs import empty_cache_mounts, notebook_matrix, run_matrix, run_variant
 from .steps import count_steps, counted_steps, rerun_steps, step_name, step_state
 from .tables import (
-    TARGET_CODE_EDIT_RATIO,
-    TARGET_NO_CHANGE_S,
+    MIN_GO_BUILD_SPEEDUP,
+    MIN_SPEEDUP_OVER_REFERENCE,
     explain,
+    go_build_speedup,
     key_lines,
     matrix_frame,
     ratios,
     self_check,
+    speedup_over_reference,
     timelines,
 )
 
-__all__ = ["SCENARIOS", "TARGET_CODE_EDIT_RATIO", "TARGET_NO_CHANGE_S", "VARIANTS",
+__all__ = ["MIN_GO_BUILD_SPEEDUP", "MIN_SPEEDUP_OVER_REFERENCE", "SCENARIOS", "VARIANTS",
            "ScenarioResult", "Variant", "count_steps", "counted_steps", "edit_go_mod",
-           "edit_go_source", "empty_cache_mounts", "explain", "key_lines", "matrix_frame",
-           "notebook_matrix", "prepare_context", "ratios", "rerun_steps", "run_matrix",
-           "run_variant", "self_check", "step_name", "step_state", "timelines"]
+           "edit_go_source", "empty_cache_mounts", "explain", "go_build_speedup", "key_lines",
+           "matrix_frame", "notebook_matrix", "prepare_context", "ratios", "rerun_steps",
+           "run_matrix", "run_variant", "self_check", "speedup_over_reference", "step_name",
+           "step_state", "timelines"]
