@@ -11,7 +11,8 @@ def test_unreachable_engine_fails_with_fix():
                       hint="Start Docker.")
     check = setup_check.check_engine(info)
     assert not check.ok
-    assert check.line() == "[FAIL] Docker engine: No Docker engine answers.\n       fix: Start Docker."
+    assert check.line() == ("[FAIL] Docker engine: No Docker engine answers.\n"
+                            "       fix: Start Docker.")
     assert not setup_check.check_buildkit(info).ok
     assert not setup_check.check_base_image(info).ok
 

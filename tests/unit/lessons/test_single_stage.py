@@ -10,7 +10,7 @@ import pytest
 from helpers.lessons import single_stage
 
 CLAIMS = ["the original image builds", "it is bigger than 300 MB",
-          "/app/server is only a small part of it", "it answers /health"]
+          "/app/server is only a small part of it (\u2264 10%)", "it answers /health"]
 
 
 def measured(**changes) -> dict:
@@ -32,7 +32,7 @@ def statuses(frame: pd.DataFrame) -> dict[str, str]:
 
 def test_a_good_run_passes_every_claim_with_its_measurement():
     frame = single_stage.self_check(**measured())
-    assert list(frame.columns) == ["claim", "measured", "status"]
+    assert list(frame.columns) == ["claim", "measured", "status", "note"]
     assert list(frame["claim"]) == CLAIMS
     assert set(frame["status"]) == {"pass"}
     assert list(frame["measured"]) == ["7 steps", "760 MB", "7.5 MB", 200]
@@ -42,7 +42,10 @@ def test_a_good_run_passes_every_claim_with_its_measurement():
     ({"summary": SimpleNamespace(size_mb=299.0)}, "it is bigger than 300 MB"),
     ({"breakdown": SimpleNamespace(files=pd.DataFrame({"path": ["/bin/sh"],
                                                        "size_bytes": [1]}))},
-     "/app/server is only a small part of it"),
+     CLAIMS[2]),
+    ({"breakdown": SimpleNamespace(files=pd.DataFrame({"path": ["/app/server"],  # 13%
+                                                       "size_bytes": [100_000_000]}))},
+     CLAIMS[2]),
     ({"health": SimpleNamespace(status_code=503, healthy=False)}, "it answers /health"),
 ])
 def test_a_row_fails_when_its_fact_fails(change, claim):
@@ -52,6 +55,15 @@ def test_a_row_fails_when_its_fact_fails(change, claim):
 
 
 def test_nothing_measured_is_never_a_pass():
+    """A failed build fails its own claim; what it would have made is skip, with the reason."""
     frame = single_stage.self_check(None, None, None, None)
-    assert set(frame["status"]) == {"fail"}
+    assert list(frame["status"]) == ["fail", "skip", "skip", "skip"]
     assert set(frame["measured"]) == {"-"}
+    assert all("did not build" in note for note in frame["note"][1:])
+
+
+def test_a_built_image_whose_facts_were_not_measured_fails_them():
+    found = statuses(single_stage.self_check(**measured(summary=None, breakdown=None,
+                                                        health=None)))
+    assert found == {CLAIMS[0]: "pass", CLAIMS[1]: "fail", CLAIMS[2]: "fail",
+                     CLAIMS[3]: "fail"}
