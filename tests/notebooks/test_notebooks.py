@@ -1,15 +1,27 @@
 """Every course notebook runs top to bottom, with and without an engine; none keeps outputs.
 
 With the real engine, notebooks execute with nbclient in the namespace ``nbtest`` (so they
-never overwrite a learner's images). Engine-less, ``DOCKER_HOST`` points at a loopback port
-where nothing listens, as on Binder: the notebooks must still run to the end, show the
-recorded-run banner, and never report ``pass`` for a check of an image they could not build.
-Any error output fails a test and shows the error's name, value and the cell that raised it.
+never overwrite a learner's images) **while a second build loads the engine**
+(:class:`~tests.notebooks.engine_load.EngineLoad`: no-cache Go builds in a loop), and no row
+of a notebook's closing self-check may say ``fail``: a lesson asserts only what holds on a
+busy machine. The same run serves both purposes, so the notebooks execute once. The checks
+notebook 02 ends with run on the learner's starter there (FAILs expected), so the reference
+solution goes through the same checks, under the same load, in a test of its own.
+
+Engine-less, ``DOCKER_HOST`` points at a loopback port where nothing listens, as on Binder:
+the notebooks must still run to the end, show the recorded-run banner, and never report
+``pass`` for a check of an image they could not build. Any error output fails a test and
+shows the error's name, value and the cell that raised it.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -17,11 +29,21 @@ import pytest
 
 from nbclient import NotebookClient
 
-from helpers.config import REPO_ROOT
+from helpers.config import EXERCISE_DIR, REPO_ROOT, SOLUTIONS_DIR
+from helpers.engine.cli import buildkit_client
+from tests.notebooks.engine_load import EngineLoad
 from tests.ports import closed_port
 
 NOTEBOOKS = sorted((REPO_ROOT / "notebooks").glob("*.ipynb"))
 CELL_TIMEOUT = 600
+#: The namespace of the engine runs (``KIT_TEST_NAMESPACE`` overrides it when several people
+#: run these tests on one engine; ``nbtest`` is what tests/final keeps as build cache).
+NAMESPACE = os.environ.get("KIT_TEST_NAMESPACE", "nbtest")
+#: Printed by a cell the test adds after each self-check cell: the table's rows as JSON.
+SELF_CHECK_MARK = "KIT-SELF-CHECK "
+SELF_CHECK_PROBE = ("import json as _kit_json\n"
+                    f"print({SELF_CHECK_MARK!r} + _kit_json.dumps(_.astype(str)"
+                    ".to_dict('records')))")
 
 
 def notebook_id(path: Path) -> str:
@@ -59,14 +81,41 @@ def error_outputs(book) -> list[str]:
     return found
 
 
-def execute(path: Path, tmp_path: Path):
+def with_self_check_probes(book):
+    """``book`` with a probe cell after each cell that shows a lesson's ``self_check(...)``
+    table: the probe prints the table (IPython's ``_``) as JSON, read by :func:`self_checks`.
+    """
+    cells = []
+    for cell in book.cells:
+        cells.append(cell)
+        if cell.cell_type == "code" and "self_check(" in cell.source:
+            cells.append(nbformat.v4.new_code_cell(SELF_CHECK_PROBE))
+    book.cells = cells
+    return book
+
+
+def self_checks(book) -> list[dict]:
+    """Every row of the self-check tables the probes of :func:`with_self_check_probes` saw."""
+    rows = []
+    for cell in book.cells:
+        for output in cell.get("outputs", []):
+            for line in output.get("text", "").splitlines():
+                if line.startswith(SELF_CHECK_MARK):
+                    rows += json.loads(line[len(SELF_CHECK_MARK):])
+    return rows
+
+
+def execute(path: Path, tmp_path: Path, probes: bool = False):
     """Run ``path`` with nbclient; the executed copy is kept in tmp_path for inspection.
 
     A KitError that escapes a cell is shown by the kit's IPython handler as a red box, with
     no error output: the cell's execute reply still says ``error``. Those cells are listed
     in the notebook's metadata (``failed_cells``) so :func:`error_outputs` reports them too.
+    With ``probes``, the self-check tables are also printed as JSON (:func:`self_checks`).
     """
     book = nbformat.read(path, as_version=4)
+    if probes:
+        book = with_self_check_probes(book)
     failed = []
 
     def on_cell_executed(cell, cell_index, execute_reply):
@@ -93,18 +142,62 @@ def all_text(book) -> str:
     return "\n".join(parts)
 
 
+@pytest.fixture
+def engine_load():
+    """A second build loading the engine for the duration of one test (stopped after it,
+    whatever happens). How much it built is printed with the test's output."""
+    with EngineLoad() as load:
+        yield load
+    print(load.report.summary() if load.available else load.reason)
+
+
+def assert_loaded(load: EngineLoad) -> None:
+    """The load really ran during the test (unless this machine cannot build with BuildKit)."""
+    if load.available:
+        assert load.report.started >= 1 and load.report.failed == 0, load.report.summary()
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=notebook_id)
-def test_notebook_runs_top_to_bottom(path, monkeypatch, tmp_path):
-    monkeypatch.setenv("KIT_NAMESPACE", "nbtest")
+def test_notebook_runs_top_to_bottom(path, monkeypatch, tmp_path, engine_load):
+    monkeypatch.setenv("KIT_NAMESPACE", NAMESPACE)
     monkeypatch.setenv("MPLBACKEND", "Agg")
-    book = execute(path, tmp_path)
+    started = time.perf_counter()
+    book = execute(path, tmp_path, probes=True)
+    print(f"{path.stem}: {time.perf_counter() - started:.0f} s under load")
     assert error_outputs(book) == []
     outputs = [o for cell in book.cells for o in cell.get("outputs", [])]
     assert outputs, "the notebook produced no output at all"
     assert "[Recorded run]" not in all_text(book)
     if "hardened=True" in "".join(cell.source for cell in book.cells):
         assert "-> 200 in" in all_text(book) and "(hardened)" in all_text(book)
+    rows = self_checks(book)
+    probed = any("self_check(" in cell.source for cell in book.cells if cell.cell_type == "code")
+    assert bool(rows) == probed, "a self-check table was shown but not read (or vice versa)"
+    failed = [row for row in rows if row["status"] == "fail"]
+    assert failed == [], f"{path.stem}: self-check rows fail on the reference material: {failed}"
+    assert {row["status"] for row in rows} <= {"pass", "skip"}, rows
+    if path.stem == "04_build_cache" and buildkit_client() is not None:
+        # Every claim of the cache lab is measurable here: a skip would hide a broken claim.
+        assert {row["status"] for row in rows} == {"pass"}, rows
+    assert_loaded(engine_load)
 
+
+def test_the_reference_passes_the_checks_of_notebook_02_under_load(engine_load):
+    """Notebook 02 ends with "Check my work" on the learner's starter (FAILs expected): the
+    same checks, on the reference solution and under the same load, never say ``fail``."""
+    env = {**os.environ, "KIT_NAMESPACE": NAMESPACE}
+    done = subprocess.run(
+        [sys.executable, "-m", "helpers", "check", "--context", str(EXERCISE_DIR),
+         "--dockerfile", str(SOLUTIONS_DIR / "Dockerfile.multistage"), "--json"],
+        capture_output=True, text=True, env=env, timeout=CELL_TIMEOUT, cwd=REPO_ROOT)
+    report = json.loads(done.stdout)
+    statuses = {check["id"]: check["status"] for check in report["checks"]}
+    failed = {check["id"]: check["message"] for check in report["checks"]
+              if check["status"] == "fail"}
+    assert failed == {}, failed
+    assert statuses and set(statuses.values()) <= {"pass", "skip"}, statuses
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert_loaded(engine_load)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=notebook_id)
