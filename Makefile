@@ -30,6 +30,9 @@ browser:
 engines:
 	scripts/side-engines.sh install
 
+# golang:1.22 and gcr.io/distroless/static-debian12: kept when pulled, else pulled, else built
+# offline as layered stand-ins (a few minutes the first time; a stand-in of an older version
+# is rebuilt). See scripts/base-images.sh.
 base-images: engine $(STAMP)
 	PYTHON=$(PYTHON) scripts/base-images.sh ensure
 
