@@ -1,18 +1,25 @@
-"""Remove what the kit created on the engine: containers first, then images.
+"""Remove what the kit created on the engine: containers first, then images, then its facts.
 
 Only objects carrying the kit's label are touched, and by default only those of the current
 namespace (``KIT_NAMESPACE``), so one learner's reset never removes another's work. Base
-images (golang:1.22 and its stand-in) are never removed.
+images (golang:1.22 and its stand-in) are never removed. The facts the checks measured and
+keep for reuse (:mod:`helpers.grading.factcache`, under ``out/factcache/<namespace>/``) go
+too: after a reset every fact is measured again.
 """
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import docker
 from docker.errors import APIError, NotFound
 
-from ..config import MANAGED_LABEL, NAMESPACE_LABEL, namespace
+from ..config import MANAGED_LABEL, NAMESPACE_LABEL, OUT_DIR, namespace
+
+#: Where the checks keep the facts they measured, one folder per namespace.
+FACT_CACHE_DIR = OUT_DIR / "factcache"
 
 
 @dataclass
@@ -22,6 +29,24 @@ class ResetReport:
     containers: list[str] = field(default_factory=list)
     images: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)  # folders of kept facts removed
+
+
+def fact_cache_dir(name: str | None = None) -> Path:
+    """The folder of kept facts of namespace ``name`` (default: the current one)."""
+    return FACT_CACHE_DIR / ((namespace() if name is None else name) or "default")
+
+
+def clear_fact_cache(all_namespaces: bool = False) -> list[str]:
+    """Delete this namespace's kept facts (every namespace's with ``all_namespaces``).
+
+    Needs no engine. Returns the folders removed.
+    """
+    target = FACT_CACHE_DIR if all_namespaces else fact_cache_dir()
+    if not target.exists():
+        return []
+    shutil.rmtree(target, ignore_errors=True)
+    return [str(target)]
 
 
 def kit_filters(all_namespaces: bool = False) -> dict:
@@ -39,8 +64,12 @@ def kit_containers(client: docker.DockerClient, all_namespaces: bool = False) ->
 
 def reset(client: docker.DockerClient, all_namespaces: bool = False,
           images: bool = True) -> ResetReport:
-    """Remove the kit's containers and (unless ``images`` is False) its images."""
-    report = ResetReport()
+    """Remove the kit's containers, (unless ``images`` is False) its images, and kept facts.
+
+    The kept facts go even with ``images=False``: they describe images, and a reset means
+    "measure everything again".
+    """
+    report = ResetReport(files=clear_fact_cache(all_namespaces))
     for container in kit_containers(client, all_namespaces):
         try:
             container.remove(force=True)

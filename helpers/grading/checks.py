@@ -27,6 +27,7 @@ from .. import dockerfile as df
 from ..build import EventHandler
 from ..config import MB, SIZE_LIMIT_BYTES, image_tag
 from ..errors import KitError
+from .depprobe import order_problem
 from .evidence import MINIMAL_BASES, Facts, gather, read_dockerfile
 from .lines import concern_line
 from .mistakes import MISTAKES_BY_ID, diagnose
@@ -215,18 +216,9 @@ def check_dep_cache(facts: Facts) -> CheckResult:
     if model is None:
         return CheckResult("dep-cache", "fail", "The Dockerfile does not parse.",
                            facts.evidence.parse_error.hint)
-    order = df.dependency_order(model)
-    if order["download_line"] is None:
-        return CheckResult("dep-cache", "fail", "No `go mod download` step.",
-                           "COPY go.mod go.sum ./ then RUN go mod download before COPY . .")
-    if not order["download_before_source"]:
-        return CheckResult("dep-cache", "fail", f"The source is copied (line "
-                           f"{order['copy_all_line']}) before `go mod download` (line "
-                           f"{order['download_line']}).", "Move COPY . . after the download.")
-    if not (order["copies_go_mod"] and order["copies_go_sum"]):
-        missing = "go.sum" if order["copies_go_mod"] else "go.mod"
-        return CheckResult("dep-cache", "fail", f"{missing} is not copied before "
-                           "`go mod download`.", "COPY go.mod go.sum ./")
+    problem = order_problem(model)
+    if problem is not None:
+        return CheckResult("dep-cache", "fail", *problem)
     if (early := _not_built(facts, "dep-cache")):
         return early
     if facts.dep_cache is None:
@@ -446,9 +438,23 @@ def run_engineless_checks(context: str | Path, dockerfile: str | Path, tag: str 
                                       on_line))
 
 
+#: Checks judged on what the image holds: their message names facts reused by image id.
+REUSABLE = ("size", "only-binary", "ca-certs", "static-binary")
+
+
+def note_reused(report: CheckReport, facts: Facts) -> CheckReport:
+    """Say, in each check judged on reused image facts, when they were measured."""
+    if facts.reused:
+        for result in report.results:
+            if result.id in REUSABLE and result.status != "skip":
+                result.message += f" ({facts.reused[:1].upper() + facts.reused[1:]}.)"
+    return report
+
+
 def run_checks(client: docker.DockerClient, context: str | Path, dockerfile: str | Path,
                tag: str | None = None, on_event: EventHandler | None = None,
-               dep_cache_rebuild: bool = True, backend: str = "auto") -> CheckReport:
+               dep_cache_rebuild: bool = True, backend: str = "auto",
+               use_cache: bool = True) -> CheckReport:
     """Build ``dockerfile`` in ``context``, measure it and return every check's result.
 
     Args:
@@ -457,9 +463,13 @@ def run_checks(client: docker.DockerClient, context: str | Path, dockerfile: str
         dockerfile: Path of the Dockerfile (absolute, or relative to ``context``).
         tag: Tag for the image under test (default: the namespaced ``exercise2-check``).
         on_event: Build progress handler.
-        dep_cache_rebuild: Run the real rebuild for ``dep-cache`` (slow-ish; on by default).
+        dep_cache_rebuild: Probe the cache for ``dep-cache``: after a code edit in a
+            temporary copy, rebuild up to the ``go mod download`` step (on by default).
         backend: Build backend (see :func:`helpers.build.build_image`); ``auto`` uses
             BuildKit for Dockerfiles with ``RUN --mount``.
+        use_cache: Reuse facts kept for this image id and the dep-cache verdict kept for
+            unchanged inputs (:mod:`helpers.grading.factcache`); each reused fact's check
+            says when it was measured. The container is started every time.
     """
     context = Path(context)
     dockerfile = Path(dockerfile)
@@ -468,5 +478,5 @@ def run_checks(client: docker.DockerClient, context: str | Path, dockerfile: str
     if not dockerfile.is_file():
         raise KitError(f"No Dockerfile at {dockerfile}.", "Check the path.")
     facts = gather(client, context, dockerfile, tag or image_tag("exercise2-check"), on_event,
-                   dep_cache_rebuild, backend)
-    return evaluate(facts)
+                   dep_cache_rebuild, backend, use_cache)
+    return note_reused(evaluate(facts), facts)

@@ -1,8 +1,11 @@
 """Evidence for the self-checks: every fact about the learner's image, measured without raising.
 
 :func:`gather` parses and lints the Dockerfile, builds it, reads the image (its config, files,
-binary and CA bundle), runs the container against ``/health`` and rebuilds after a source edit
-in a temporary copy of the context (the learner's files are never modified). Each fact is
+binary and CA bundle), runs the container against ``/health`` and rebuilds, after a source edit
+in a temporary copy of the context, up to the ``go mod download`` step
+(:mod:`helpers.grading.depprobe`; the learner's files are never modified). What the image
+holds is kept by image id and reused while the id stays the same, as is the probe's verdict
+(:mod:`helpers.grading.factcache`; ``Facts.reused`` says what was reused). Each fact is
 measured on its own through :func:`_measure`: a fact the kit cannot obtain (an export it
 cannot read, an engine that stopped answering) is kept in :attr:`Facts.unmeasured` with the
 reason, so the checks that need it report ``skip`` and the others are still judged.
@@ -18,8 +21,6 @@ import json
 import shutil
 import subprocess
 import sys
-import tempfile
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -34,7 +35,12 @@ from ..engine import ENGINE_LOST_ERRORS, engine_lost, image_store
 from ..engine.containers import check_health
 from ..errors import BuildError, EngineUnavailable, Interrupted, KitError, RunError
 from ..image import engine_size_note, file_breakdown, listed_size
+from . import factcache
+from .depprobe import order_problem, probe_dep_cache, rebuild_after_edit
 from .mistakes import Evidence
+
+__all__ = ["MINIMAL_BASES", "Facts", "gather", "read_dockerfile", "rebuild_after_edit",
+           "restore_healthcheck", "run_hadolint"]
 
 #: Runtime bases accepted by the base-images check (besides scratch); files of these bases
 #: are not the learner's doing, so only-binary looks at the layers above them.
@@ -70,6 +76,9 @@ class Facts:
     healthcheck_dropped: int | None = None  # line of a HEALTHCHECK the image lost
     engine_less: bool = False  # measured on an image built here without an engine
     built: object = None       # that build (helpers.build.engineless.EnginelessBuild)
+    image_id: str = ""         # the image measured (what kept facts are keyed by)
+    kept_files: list = field(default_factory=list)  # (path, bytes, layer) of every file
+    reused: str = ""           # "measured on image sha256:ab12… at 10:02, reused", or ""
 
 
 def restore_healthcheck(config: image.ImageConfig, model: df.DockerfileModel
@@ -128,11 +137,15 @@ def read_dockerfile(context: Path, dockerfile: Path, tag: str, no_engine: str = 
 
 def gather(client: docker.DockerClient, context: Path, dockerfile: Path, tag: str,
            on_event: EventHandler | None = None, dep_cache_rebuild: bool = True,
-           backend: str = "auto") -> Facts:
-    """Parse, build, inspect, run and rebuild; every failure is recorded, none raised.
+           backend: str = "auto", use_cache: bool = True) -> Facts:
+    """Parse, build, inspect, run and probe the cache; every failure is recorded, none raised.
 
     Each fact is measured on its own (:func:`_measure`): a failed export still lets the
-    run and the rebuild be measured, a failed run still lets the files be listed.
+    run and the probe be measured, a failed run still lets the files be listed. The
+    container is started every time; with ``use_cache``, what the image holds is reused
+    when its id is one already measured, and the dep-cache verdict when nothing the probe
+    reads has changed (:mod:`helpers.grading.factcache`). The probe is not run when the
+    Dockerfile's order already fails ``dep-cache`` (the check does not read it then).
     """
     facts = read_dockerfile(context, dockerfile, tag)
     try:
@@ -141,47 +154,75 @@ def gather(client: docker.DockerClient, context: Path, dockerfile: Path, tag: st
     except BuildError as exc:
         facts.evidence.build_error = exc
         return facts
-    _inspect_image(client, facts)
-    _inspect_program(client, facts)
+    _inspect_image(client, facts, use_cache)
     _run_container(client, facts)
-    if dep_cache_rebuild:
-        facts.dep_cache = _measure(facts, "dep-cache", rebuild_after_edit, client, context,
-                                   dockerfile, tag, built.backend)
+    model = facts.evidence.model
+    if dep_cache_rebuild and model is not None and order_problem(model) is None:
+        facts.dep_cache = _measure(facts, "dep-cache", probe_dep_cache, client, context,
+                                   dockerfile, tag, built.backend, model, use_cache)
     return facts
 
 
-def _inspect_image(client: docker.DockerClient, facts: Facts) -> None:
-    """The built image's config, sizes and files (the layers above a minimal base apart)."""
+def _inspect_image(client: docker.DockerClient, facts: Facts, use_cache: bool = True) -> None:
+    """The built image's config, sizes, files, program and CA bundle.
+
+    The config and the engine's own figures are read every time; the files, the program's
+    ELF facts and the CA bundle are reused from :mod:`~helpers.grading.factcache` when this
+    image id was measured before (and kept when all three were measured now).
+    """
     ev, tag = facts.evidence, facts.tag
     ev.engine_arch = _measure(facts, "engine", _engine_arch, client)
     ev.config = _measure(facts, "config", image.image_config, client, tag)
     if ev.config is not None and ev.model is not None:
         facts.healthcheck_dropped = restore_healthcheck(ev.config, ev.model)
-    breakdown = _measure(facts, "breakdown", file_breakdown, client, tag)
     store = _measure(facts, "engine", image_store, client) or ""
     if ev.config is not None:
-        facts.engine_size_bytes = _measure(facts, "engine", listed_size, client,
-                                           client.images.get(tag))
-        facts.engine_size_note = engine_size_note(store)
+        listed = _measure(facts, "engine", client.images.get, tag)
+        if listed is not None:
+            facts.image_id = getattr(listed, "id", "") or ""
+            facts.engine_size_bytes = _measure(facts, "engine", listed_size, client, listed)
+            facts.engine_size_note = engine_size_note(store)
+    kept = factcache.load_image_facts(facts.image_id) if use_cache else None
+    if kept is not None:
+        _apply_files(client, facts, kept[0].files, kept[0].total_bytes)
+        ev.elf, ev.ca, facts.reused = kept[0].elf, kept[0].ca, kept[1].note()
+        return
+    breakdown = _measure(facts, "breakdown", file_breakdown, client, tag)
     if breakdown is not None:
-        facts.size_bytes = breakdown.total_bytes
-        ev.files = set(breakdown.files["path"])
-        facts.base_layers = _base_layer_count(client, ev.model)
-        added = breakdown.files[breakdown.files["layer"] > facts.base_layers]
-        facts.added_files = dict(zip(added["path"], added["size_bytes"]))
+        table = breakdown.files
+        _apply_files(client, facts, list(zip(table["path"], table["size_bytes"],
+                                             table["layer"])), breakdown.total_bytes)
+    program = _inspect_program(client, facts)
+    measured = not {"breakdown", "elf", "ca"} & set(facts.unmeasured)
+    if use_cache and measured and breakdown is not None and facts.image_id:
+        factcache.store_image_facts(facts.image_id, factcache.ImageFacts(
+            facts.kept_files, facts.size_bytes, program, ev.elf, ev.ca))
 
 
-def _inspect_program(client: docker.DockerClient, facts: Facts) -> None:
-    """The ELF facts of the program the image starts, and the CA bundle it ships."""
+def _apply_files(client: docker.DockerClient, facts: Facts, files: list,
+                 total_bytes: int) -> None:
+    """Size, paths and the files the Dockerfile adds above a minimal base, from the table."""
+    ev = facts.evidence
+    facts.kept_files = [(str(p), int(n), int(layer)) for p, n, layer in files]
+    facts.size_bytes = int(total_bytes)
+    ev.files = {path for path, _, _ in facts.kept_files}
+    facts.base_layers = _base_layer_count(client, ev.model)
+    facts.added_files = {path: size for path, size, layer in facts.kept_files
+                         if layer > facts.base_layers}
+
+
+def _inspect_program(client: docker.DockerClient, facts: Facts) -> str | None:
+    """The ELF facts of the program the image starts, and the CA bundle; the program's path."""
     ev, tag = facts.evidence, facts.tag
     if ev.config is None or ev.files is None:
-        return
+        return None
     program = ev.config.program_path(ev.files)
     if program and program in ev.files:
         data = _measure(facts, "elf", image.read_file, client, tag, program)
         if data is not None:
             ev.elf = _measure(facts, "elf", image.elf_facts, data, program)
     ev.ca = _measure(facts, "ca", image.find_ca_bundle, client, tag, ev.files)
+    return program
 
 
 def _run_container(client: docker.DockerClient, facts: Facts) -> None:
@@ -226,54 +267,6 @@ def _base_layer_count(client: docker.DockerClient, model: df.DockerfileModel | N
         return len(client.images.get(stage.base).attrs["RootFS"]["Layers"])
     except (docker.errors.ImageNotFound, KeyError):
         return 0
-
-
-def rebuild_after_edit(client: docker.DockerClient, context: Path, dockerfile: Path,
-                       tag: str, backend: str = "classic") -> tuple[str, str]:
-    """Edit a Go source in a temporary copy of the context, rebuild, inspect the cache.
-
-    Returns:
-        (status, message): ``pass`` if the ``go mod download`` step came from the cache while
-        a later step re-ran; ``fail`` otherwise.
-    """
-    with tempfile.TemporaryDirectory(prefix="kit-depcache-") as tmp:
-        copy = Path(tmp) / "context"
-        shutil.copytree(context, copy, symlinks=True)
-        sources = sorted(copy.rglob("*.go"), key=lambda p: ("_test" in p.name, str(p)))
-        if not sources:
-            return "fail", "No Go source in the context to edit."
-        sources[0].write_text(sources[0].read_text() + f"\n// cache probe {uuid.uuid4()}\n")
-        inside = dockerfile.resolve()
-        try:
-            relative = inside.relative_to(context.resolve())
-            target_dockerfile = copy / relative
-        except ValueError:
-            target_dockerfile = inside
-        probe_tag = f"{tag}-depcache-probe"
-        try:
-            rebuilt = build_image(client, copy, probe_tag, target_dockerfile, backend=backend)
-        except BuildError as exc:
-            return "fail", f"The rebuild after a source edit failed: {exc.message}"
-        finally:
-            try:
-                client.images.remove(probe_tag)  # and its private parents
-            except docker.errors.APIError:
-                pass
-    if not rebuilt.steps:  # an engine whose build log the kit cannot read: never a FAIL
-        return "skip", ("Not measured: this engine's build output names no steps, so the kit "
-                        "cannot tell which came from the cache.")
-    downloads = [s for s in rebuilt.steps if "go mod download" in s.instruction]
-    if not downloads:
-        return "fail", "There is no `go mod download` step to reuse."
-    reran = [s for s in rebuilt.steps
-             if not s.cached and not s.instruction.upper().startswith("FROM")]
-    if not all(s.cached for s in downloads):
-        return "fail", ("After editing a .go file the `go mod download` step ran again "
-                        "instead of coming from the cache.")
-    if not reran:
-        return "fail", "After editing a .go file nothing was rebuilt: is the source copied?"
-    return "pass", (f"After editing {sources[0].relative_to(copy)} the download step came from "
-                    f"the cache; {len(reran)} later step(s) re-ran.")
 
 
 def run_hadolint(dockerfile: Path) -> list[dict] | None:
