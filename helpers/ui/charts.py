@@ -39,6 +39,7 @@ def size_comparison(sizes: Mapping[str, int], title: str = "Image size: single-s
     ypos = list(range(len(labels)))[::-1]
     ax.barh(ypos, values, color=[BAR_COLORS[i % len(BAR_COLORS)] for i in range(len(labels))])
     ax.set_yticks(ypos, labels)
+    _literal_labels(ax)
     ax.set_xscale("log")
     ax.set_xlabel("uncompressed layer bytes (MB = 10^6 bytes, log scale)")
     ax.set_title(title)
@@ -111,6 +112,12 @@ def human_bytes(n: int) -> str:
     return f"{sign}{value:,} {unit}"
 
 
+def _literal_labels(ax) -> None:
+    """Tick labels shown as written: a ``$GOPATH`` in a RUN line is not TeX maths."""
+    for label in ax.get_yticklabels():
+        label.set_parse_math(False)
+
+
 def _shorten(text: str, limit: int = LABEL_MAX_CHARS) -> str:
     """``text`` on one line, cut to ``limit`` characters with a trailing ellipsis."""
     text = " ".join(str(text).split())
@@ -166,6 +173,7 @@ def _draw_layers(ax, layers: pd.DataFrame, title: str, xlim: tuple[float, float]
     for bar, hatch in zip(bars, hatches):
         bar.set_hatch(hatch)
     ax.set_yticks(ypos, instructions, fontsize=TICK_SIZE, family="monospace")
+    _literal_labels(ax)
     for label, marked in zip(ax.get_yticklabels(), highlight):
         if marked:
             label.set_fontweight("bold")
@@ -292,6 +300,7 @@ def category_breakdown(categories: pd.DataFrame, title: str,
     colors = [STUB_COLOR if name.startswith("other (") else LAYER_COLOR for name in names]
     ax.barh(ypos, values, color=colors, edgecolor="#34495e", linewidth=0.6, height=0.7)
     ax.set_yticks(ypos, [_shorten(name) for name in names], fontsize=TICK_SIZE)
+    _literal_labels(ax)
     ax.set_ylim(len(names) - 0.5, -0.5)  # largest on top
     top = max(values) if max(values) > 0 else 1.0
     ax.set_xlim(0, top * 1.3)
@@ -372,6 +381,7 @@ def _draw_timeline(ax, result, title: str, xmax: float) -> set[str]:
             linewidth=0.6)
     ax.set_yticks(ypos, [_timeline_label(step) for step in steps], fontsize=TICK_SIZE,
                   family="monospace")
+    _literal_labels(ax)
     ax.set_ylim(len(steps) - 0.5, -0.5)  # first step on top
     for y, step, kind, width in zip(ypos, steps, kinds, widths):
         if kind == "base":
@@ -521,6 +531,7 @@ def binary_sizes(results, title: str = "Go server binary size by build flags") -
     ax.barh(ypos, values, color=colors, edgecolor="#34495e", linewidth=0.6, height=0.65)
     ax.set_yticks(ypos, [_shorten(label) for label in labels], fontsize=TICK_SIZE,
                   family="monospace")
+    _literal_labels(ax)
     ax.set_ylim(len(labels) - 0.5, -0.5)  # first variant on top
     top = max(values) if max(values) > 0 else 1.0
     ax.set_xlim(0, top * 1.45)

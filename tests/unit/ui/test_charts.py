@@ -390,3 +390,14 @@ def test_renders_to_png_with_readable_fonts(make):
     small = [(t.get_text(), t.get_fontsize()) for t in fig.findobj(Text)
              if t.get_visible() and t.get_text() and t.get_fontsize() < 10]
     assert small == []
+
+
+def test_a_dollar_in_an_instruction_is_drawn_as_written_not_as_maths():
+    """golang's GOPATH layer: matplotlib would parse "$GOPATH/src" "$GOPATH" as TeX maths."""
+    from helpers.ui.display import figure_png
+
+    gopath = 'RUN mkdir -p "$GOPATH/src" "$GOPATH/bin" && chmod -R 1777 "$GOPATH"'
+    frame = pd.DataFrame({"instruction": [gopath, "COPY . ."], "size_bytes": [0, 17_000]})
+    fig = charts.history_side_by_side(frame, OPTIMIZED, "golang:1.22", "yours")
+    assert figure_png(fig).startswith(b"\x89PNG")
+    assert any("$GOPATH" in text for text in labels_top_to_bottom(fig.axes[0]))
