@@ -477,11 +477,7 @@ STATUS_COLORS = {"pass": SUCCESS_COLOR, "fail": ERROR_COLOR, "skip": "#7f8c8d"}
 
 def check_report_html(report: CheckReport, hints: Mapping[str, str] | None = None) -> str:
     """A CheckReport as an HTML table: status, check, line, message and hint, failures
-    first; a report measured without an engine says so under the verdict.
-
-    ``hints`` replaces a failing check's hint (the escalating hints of
-    :mod:`helpers.learner.hints`); without it each failure shows its full hint.
-    """
+    first (``hints`` replaces a failure's hint); an engine-less report says so."""
     color = SUCCESS_COLOR if report.passed else ERROR_COLOR
     rows = []
     for row in report.table().itertuples(index=False):
@@ -527,8 +523,7 @@ class CheckMyWork(_Displayable):
         run: Called on click; returns a :class:`helpers.grading.report.CheckReport` (it may raise
             KitError, which is shown with its hint).
         label: The button's text.
-        present: Displays the report (default :func:`show_check_report`); the course passes
-            :func:`helpers.ui.coaching.show_coached_report` with the learner's hint state.
+        present: Displays the report (default :func:`show_check_report`).
     """
 
     def __init__(self, run: Callable[[], Any], label: str = "Check my work", *,

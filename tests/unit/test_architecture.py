@@ -24,7 +24,7 @@ LAYERS = {
     "engine": 1, "dockerfile": 1,
     "build": 2, "image": 2,
     "grading": 3,
-    "lessons": 4,
+    "lessons": 4, "learner": 4,
     "ui": 5,
     "recorded": 6,
     "course": 7, "demo": 7,

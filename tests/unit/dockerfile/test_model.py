@@ -44,7 +44,7 @@ def test_learner_starter():
     assert [(s.name, s.base, s.base_stage) for s in m.stages] == [
         ("build", "golang:1.22", None), (None, "golang:1.22", None)]
     assert [(c.source, c.source_stage, c.sources, c.dest_abs, c.line)
-            for c in m.final_copies_from()] == [("build", 0, ["/out/server"], "/server", 25)]
+            for c in m.final_copies_from()] == [("build", 0, ["/out/server"], "/server", 26)]
     assert m.workdir_at(m.final, 99) == "/go"  # the golang image's own WORKDIR
 
 
