@@ -184,26 +184,38 @@ def _copy_with_edit(context: Path, dockerfile: Path, tmp: Path,
     return copy, target
 
 
+#: The verdict when the engine's build output names no steps: never a FAIL.
+NO_STEPS = ("skip", "Not measured: this engine's build output names no steps, so the kit "
+                    "cannot tell which came from the cache.")
+
+
+def _probe_build(client: docker.DockerClient, copy: Path, target: Path, tag: str,
+                 backend: str):
+    """Build the edited copy as ``<tag>-depcache-probe``, then remove that image (and its
+    private parents) whatever happened; raises BuildError."""
+    probe_tag = f"{tag}-depcache-probe"
+    try:
+        return build_image(client, copy, probe_tag, target, backend=backend)
+    finally:
+        try:
+            client.images.remove(probe_tag)
+        except docker.errors.APIError:
+            pass
+
+
 def _measure_truncated(client: docker.DockerClient, context: Path, dockerfile: Path,
                        plan: ProbePlan, edited: str, tag: str,
                        backend: str) -> tuple[str, str] | str:
     """Build ``plan.text`` in an edited copy; the verdict, or why the full rebuild must tell."""
-    probe_tag = f"{tag}-depcache-probe"
     with tempfile.TemporaryDirectory(prefix="kit-depcache-") as tmp:
         copy, target = _copy_with_edit(context, dockerfile, Path(tmp), edited)
         target.write_text(plan.text)
         try:
-            rebuilt = build_image(client, copy, probe_tag, target, backend=backend)
+            rebuilt = _probe_build(client, copy, target, tag, backend)
         except BuildError as exc:
             return f"the build up to the download step failed ({exc.message})"
-        finally:
-            try:
-                client.images.remove(probe_tag)  # and its private parents
-            except docker.errors.APIError:
-                pass
-    if not rebuilt.steps:  # an engine whose build log the kit cannot read: never a FAIL
-        return "skip", ("Not measured: this engine's build output names no steps, so the kit "
-                        "cannot tell which came from the cache.")
+    if not rebuilt.steps:
+        return NO_STEPS
     steps = download_steps(rebuilt.steps, plan)
     if steps is None:
         return "the build output names no step for the download"
@@ -254,32 +266,20 @@ def rebuild_after_edit(client: docker.DockerClient, context: Path, dockerfile: P
         (status, message): ``pass`` if the ``go mod download`` step came from the cache while
         a later step re-ran; ``fail`` otherwise.
     """
+    sources = sorted(context.rglob("*.go"), key=lambda p: ("_test" in p.name, str(p)))
+    if not sources:
+        return "fail", "No Go source in the context to edit."
+    edited = sources[0].relative_to(context).as_posix()
     with tempfile.TemporaryDirectory(prefix="kit-depcache-") as tmp:
-        copy = Path(tmp) / "context"
-        shutil.copytree(context, copy, symlinks=True)
-        sources = sorted(copy.rglob("*.go"), key=lambda p: ("_test" in p.name, str(p)))
-        if not sources:
-            return "fail", "No Go source in the context to edit."
-        sources[0].write_text(sources[0].read_text() + f"\n// cache probe {uuid.uuid4()}\n")
-        inside = dockerfile.resolve()
+        copy, target = _copy_with_edit(context, dockerfile, Path(tmp), edited)
+        if not target.exists():  # a Dockerfile outside the context: beside the copy
+            shutil.copyfile(dockerfile, target)
         try:
-            relative = inside.relative_to(context.resolve())
-            target_dockerfile = copy / relative
-        except ValueError:
-            target_dockerfile = inside
-        probe_tag = f"{tag}-depcache-probe"
-        try:
-            rebuilt = build_image(client, copy, probe_tag, target_dockerfile, backend=backend)
+            rebuilt = _probe_build(client, copy, target, tag, backend)
         except BuildError as exc:
             return "fail", f"The rebuild after a source edit failed: {exc.message}"
-        finally:
-            try:
-                client.images.remove(probe_tag)  # and its private parents
-            except docker.errors.APIError:
-                pass
-    if not rebuilt.steps:  # an engine whose build log the kit cannot read: never a FAIL
-        return "skip", ("Not measured: this engine's build output names no steps, so the kit "
-                        "cannot tell which came from the cache.")
+    if not rebuilt.steps:
+        return NO_STEPS
     downloads = [s for s in rebuilt.steps if "go mod download" in s.instruction]
     if not downloads:
         return "fail", "There is no `go mod download` step to reuse."
@@ -290,5 +290,5 @@ def rebuild_after_edit(client: docker.DockerClient, context: Path, dockerfile: P
                         "instead of coming from the cache.")
     if not reran:
         return "fail", "After editing a .go file nothing was rebuilt: is the source copied?"
-    return "pass", (f"After editing {sources[0].relative_to(copy)} the download step came from "
+    return "pass", (f"After editing {edited} the download step came from "
                     f"the cache; {len(reran)} later step(s) re-ran.")
