@@ -38,6 +38,7 @@ from .image import (
     history_frame,
     summarize,
 )
+from .learner.hints import HintLadder
 from .lessons import cache_lab
 from .ui.widgets import (
     BuildProgress,
@@ -77,6 +78,7 @@ class Course:
         self._keys: dict[str, str] = {}  # tag -> recording key, for replayed images
         self._builds: dict = {}          # tag -> EnginelessBuild, for images built here
         self._last_reports: dict[str, object] = {}  # Dockerfile path -> its last CheckReport
+        self.hints = HintLadder()  # this learner's hints (out/learners/<namespace>/)
 
     @classmethod
     def start(cls) -> "Course":
@@ -345,15 +347,6 @@ class Course:
         self._last_reports[report.dockerfile] = report
         show_coached_report(report, self.hints, self._achievement, **display_options)
 
-    @property
-    def hints(self):
-        """This learner's hint ladder (state in ``out/learners/<namespace>/hints.json``)."""
-        from .learner.hints import HintLadder
-
-        if getattr(self, "_hints", None) is None:
-            self._hints = HintLadder()
-        return self._hints
-
     def _achievement(self, report):
         """Sizes before (the single-stage original) and after, once ``report`` passes."""
         from .learner.achievement import Achievement
@@ -406,14 +399,9 @@ class Course:
 
         path = str(_dockerfile_path(dockerfile, context))
         last = self._last_reports.get(path)
-        try:
-            result = last.get(check_id) if last is not None else CheckResult(check_id, "fail",
-                                                                             "")
-        except StopIteration:
-            result = CheckResult(check_id, "fail", "")
-        hint = self.hints.reveal(result, path)
-        print(hint.text() if hint.solution else
-              f"No lines of the reference answer {check_id} on their own.")
+        result = next((r for r in last.results if r.id == check_id), None) if last else None
+        hint = self.hints.reveal(result or CheckResult(check_id, "fail", ""), path)
+        print(hint.revealed_text())
 
     def _checker(self, dockerfile: str | Path, context: str | Path) -> Callable:
         """The call that checks ``dockerfile``: on the engine, built here, or static only."""

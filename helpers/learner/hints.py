@@ -60,6 +60,13 @@ class Hint:
         return text
 
 
+    def revealed_text(self) -> str:
+        """What "show the solution for this" answers: the reference's lines, or why none."""
+        if self.solution:
+            return self.text()
+        return f"No lines of the reference answer {self.check_id} on their own: {self.text()}"
+
+
 def solution_for(check_id: str, reference: Path = REFERENCE) -> str | None:
     """The reference solution's lines for ``check_id``, numbered; None when no lines do it."""
     try:

@@ -94,9 +94,7 @@ class SolutionButtons:
     def reveal(self, check_id: str) -> str:
         """Show (and remember) the reference's lines for ``check_id``; return the text."""
         result = self.report.get(check_id)
-        hint = self.ladder.reveal(result, self.report.dockerfile)
-        text = hint.text() if hint.solution else (
-            f"No lines of the reference answer {check_id} on their own: {hint.text()}")
+        text = self.ladder.reveal(result, self.report.dockerfile).revealed_text()
         with self.output:
             self.output.clear_output()
             display({"text/html": f"<div class='kit-solution'><b>{html.escape(check_id)}"
