@@ -32,7 +32,7 @@ from .events import (
     BuildResult,
     EventHandler,
     StepResult,
-    hint_for_build_error,
+    build_failure,
 )
 
 VERTEX_RE = re.compile(r"^#(\d+) \[(?:(\S+) )?(\d+)/(\d+)\] (.*)$")
@@ -98,9 +98,8 @@ class PlainProgressParser:
         step = self.steps.get(self.failed_vertex or "")
         message = (self.error_lines[-1] if self.error_lines
                    else f"docker build exited with code {returncode}")
-        return BuildError(message, step=step.number if step else None,
-                          instruction=step.instruction if step else "", log=list(self.log),
-                          hint=hint_for_build_error(message, step.instruction if step else ""))
+        return build_failure(message, step=step.number if step else None,
+                             instruction=step.instruction if step else "", log=list(self.log))
 
 
 def build_with_buildkit(context: Path, dockerfile: Path, tag: str, *,

@@ -26,7 +26,7 @@ from .events import (
     BuildResult,
     EventHandler,
     StepResult,
-    hint_for_build_error,
+    build_failure,
 )
 
 #: A step starts: Docker's classic builder writes ``Step 3/9 : COPY . .``, Podman's (buildah)
@@ -92,13 +92,9 @@ class _StepTracker:
     def failure(self, message: str) -> BuildError:
         """The BuildError for an engine error message, naming the running step."""
         current = self.steps[-1] if self.steps else None
-        return BuildError(
-            message.strip(),
-            step=current.number if current else None,
-            instruction=current.instruction if current else "",
-            log=list(self.log),
-            hint=hint_for_build_error(message, current.instruction if current else ""),
-        )
+        return build_failure(message, step=current.number if current else None,
+                             instruction=current.instruction if current else "",
+                             log=list(self.log))
 
 
 def _build_stream(client: docker.DockerClient, responses: list, **build_kwargs):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from ..engine.failures import base_image_failure
 from ..errors import BuildError
 
 
@@ -66,8 +67,30 @@ class BuildEvent:
 EventHandler = Callable[[BuildEvent], None]
 
 
+def build_failure(message: str, step: int | None = None, instruction: str = "",
+                  log: list[str] | None = None) -> BuildError:
+    """The BuildError every backend raises for an engine's error message.
+
+    A FROM image that no registry gives (``FROM alpine:3.19`` offline, a mistyped tag) is
+    said in the learner's words, with the images that work here as the hint
+    (:func:`helpers.engine.failures.base_image_failure`); the engine's own words stay in
+    ``engine_message`` and the log. Any other error keeps the engine's message verbatim,
+    with :func:`hint_for_build_error`'s first hint.
+    """
+    message = message.strip()
+    pulled = base_image_failure(message, instruction)
+    if pulled is None:
+        return BuildError(message, step=step, instruction=instruction, log=log,
+                          hint=hint_for_build_error(message, instruction))
+    error = BuildError(pulled.message, step=step, instruction=instruction, log=log,
+                       hint=pulled.hint)
+    error.engine_message = message
+    return error
+
+
 def hint_for_build_error(message: str, instruction: str = "") -> str:
-    """A first hint for a build error; helpers.grading.mistakes refines it for the classic mistakes."""
+    """A first hint for a build error; helpers.grading.mistakes refines it for the classic
+    mistakes."""
     text = message.lower()
     if "cannot connect to the docker daemon" in text or "error during connect" in text:
         return ("The Docker engine stopped answering during the build: start it again "

@@ -57,7 +57,8 @@ _PATH_FLAGS = frozenset({"o", "C", "modfile", "overlay", "pkgdir", "pgo"})
 #: The golang image's Debian variants (alpine has no gcc, windows is another OS).
 _TAG = re.compile(r"^(?P<minor>\d+\.\d+)(?P<patch>\.\d+)?(?:-(?:bookworm|bullseye|trixie))?$")
 #: The golang image's PATH (its ENV), kept in :attr:`StageResult.env`.
-_IMAGE_PATH = "/go/bin:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+_IMAGE_PATH = ("/go/bin:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin"
+               ":/sbin:/bin")
 
 
 @dataclass

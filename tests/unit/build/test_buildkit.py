@@ -58,3 +58,13 @@ def test_docker_cli_commands():
     assert BuildKitClient("/usr/bin/docker", False).command() == ["/usr/bin/docker", "build"]
     assert BuildKitClient("/x/docker", True).command() == ["/x/docker", "buildx", "build",
                                                          "--load"]
+
+
+def test_an_offline_from_image_is_said_in_the_learners_words():
+    """``FROM alpine:3.19`` with no registry (recorded on Docker 20.10 with BuildKit): the
+    error names the image and the hint what works offline; the engine's words stay kept."""
+    parser, _ = parse("buildkit-from-offline.txt")
+    error = parser.failure(1)
+    assert "alpine:3.19 is not on this engine" in str(error)
+    assert "no such host" in error.engine_message
+    assert "FROM scratch" in error.hint and "make base-images" in error.hint

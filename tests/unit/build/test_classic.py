@@ -104,6 +104,19 @@ def test_missing_copy_source_gets_context_hint(context):
     assert "build context" in info.value.hint
 
 
+def test_an_offline_from_image_is_said_in_the_learners_words(context):
+    """Docker 20.10's classic builder names the image only by its FROM step (measured)."""
+    chunks = [{"stream": "Step 1/2 : FROM alpine:3.19\n"},
+              {"errorDetail": {"message": 'Get "https://registry-1.docker.io/v2/": dial tcp: '
+                               "lookup registry-1.docker.io on 10.255.255.53:53: no such host"}}]
+    with pytest.raises(BuildError) as info:
+        build_image(FakeClient(chunks), context, "t:1")
+    assert info.value.step == 1
+    assert "The base image alpine:3.19 is not on this engine" in str(info.value)
+    assert "registry-1.docker.io" in info.value.engine_message
+    assert "FROM scratch" in info.value.hint
+
+
 def test_missing_dockerfile_is_a_kit_error(tmp_path):
     with pytest.raises(KitError, match="No Dockerfile"):
         build_image(FakeClient(), tmp_path, "t:1", "Dockerfile.nope")
