@@ -9,6 +9,11 @@ Commands:
     exercise ``exercise restore``: put the starter back, keeping the learner's file as a backup
     reset    remove the containers and images the kit made (this namespace, or --all), and
              the learner's hints and backups
+    class-report  the instructor's view of KIT_RESULTS_DIR: every learner's latest verdict
+             per check, attempts, time to the first full pass, pass rates (--csv, --json)
+
+With ``KIT_RESULTS_DIR`` set, every ``check`` also leaves a record of its verdicts there for
+the instructor (a warning on stderr, never a failed check, when it cannot).
 
 Errors the kit knows about print two lines (what happened, then a hint) and exit 1; Ctrl-C
 exits 130 after cleaning up. No traceback walls.
@@ -100,11 +105,13 @@ def cmd_check(args: argparse.Namespace) -> int:
             if not args.no_engine:
                 print(f"No Docker engine answered, so {done}.\nwhy: {why}\nfix: {hint}\n")
             print(check_report_text(report))
+        _leave_record(report, None)
         return 1 if failed else 0
     try:
         progress = TerminalProgress("check", verbose=args.verbose)
         report = run_checks(client, args.context, dockerfile, on_event=progress,
                             dep_cache_rebuild=not args.no_rebuild, backend=args.backend)
+        _leave_record(report, client)
     finally:
         client.close()
     if args.json:
@@ -112,6 +119,15 @@ def cmd_check(args: argparse.Namespace) -> int:
     else:
         print(check_report_text(report))
     return 0 if report.passed else 1
+
+
+def _leave_record(report, client) -> None:
+    """The check's record for the instructor (``KIT_RESULTS_DIR``); one line if it failed."""
+    from .classroom.records import leave_record
+
+    warning = leave_record(report, client)
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -212,6 +228,26 @@ def cmd_reset(args: argparse.Namespace) -> int:
     return 1 if report.failed else 0
 
 
+def cmd_class_report(args: argparse.Namespace) -> int:
+    """Read every learner's records in the results folder; print, and write --csv."""
+    from .classroom.classreport import class_report_text, read_class_report
+
+    report = read_class_report(args.results)
+    if args.csv:
+        try:
+            report.gradebook().to_csv(args.csv, index=False)
+        except OSError as exc:
+            raise KitError(f"Cannot write the gradebook to {args.csv}: "
+                           f"{exc.strerror or exc}.", "Give --csv a writable path.") from None
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2))
+    else:
+        print(class_report_text(report))
+        if args.csv:
+            print(f"\ngradebook: {args.csv} ({len(report.learners())} row(s))")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="python -m helpers", description=__doc__.split("\n")[0])
     sub = top.add_subparsers(dest="command", required=True)
@@ -264,6 +300,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--all", action="store_true", help="every namespace (instructors)")
     p.add_argument("--keep-images", action="store_true", help="remove containers only")
     p.set_defaults(func=cmd_reset)
+    p = sub.add_parser("class-report", help="instructors: every learner's results at a glance")
+    p.add_argument("--results", metavar="DIR",
+                   help="the class's results folder (default: KIT_RESULTS_DIR)")
+    p.add_argument("--csv", metavar="FILE", help="also write a gradebook CSV (one row per "
+                   "learner, one column per required check, passed and total)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=cmd_class_report)
     return top
 
 

@@ -341,11 +341,22 @@ class Course:
 
     def _present(self, report, **display_options) -> None:
         """Show a check report the coaching way: the hint at this learner's rung, their
-        failing lines marked, solution buttons, and the achievement after a pass."""
+        failing lines marked, solution buttons, and the achievement after a pass; then
+        leave its record for the instructor."""
         from .ui.coaching import show_coached_report
 
         self._last_reports[report.dockerfile] = report
         show_coached_report(report, self.hints, self._achievement, **display_options)
+        self._leave_record(report, **display_options)
+
+    def _leave_record(self, report, **display_options) -> None:
+        """The check's record for the instructor (``KIT_RESULTS_DIR``), after every check
+        (cell or button); a one-line note, never an error, when it cannot be written."""
+        from .classroom.records import leave_record
+
+        warning = leave_record(report, self.client)
+        if warning:
+            show_notice(warning, title="Not recorded", **display_options)
 
     def _achievement(self, report):
         """Sizes before (the single-stage original) and after, once ``report`` passes."""

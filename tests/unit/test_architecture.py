@@ -24,7 +24,7 @@ LAYERS = {
     "engine": 1, "dockerfile": 1,
     "build": 2, "image": 2,
     "grading": 3,
-    "lessons": 4, "learner": 4,
+    "lessons": 4, "learner": 4, "classroom": 4,
     "ui": 5,
     "recorded": 6,
     "course": 7, "demo": 7,
@@ -33,7 +33,7 @@ LAYERS = {
 #: Modules that compute from data alone: no engine client, no HTTP (``docker.utils``, the SDK's
 #: pure parsing helpers, is allowed).
 PURE = ["helpers.dockerfile", "helpers.image.elf", "helpers.image.certs",
-        "helpers.image.categories", "helpers.ui.charts"]
+        "helpers.image.categories", "helpers.ui.charts", "helpers.ui.class_charts"]
 MAX_MODULE_LINES = 600
 MAX_FUNCTION_LINES = 60
 

@@ -229,7 +229,8 @@ def test_help_loads_no_sdk_and_no_drawing_library():
 @pytest.mark.parametrize("args", [
     ["probe"], ["probe", "--json"],
     ["check", "--json", "--context", str(CONTEXT), "--dockerfile", str(SOLUTION)],
-], ids=["probe", "probe-json", "check-json"])
+    ["class-report", "--results", str(CONTEXT)],  # the exercise's files: foreign, skipped
+], ids=["probe", "probe-json", "check-json", "class-report"])
 def test_probe_and_check_load_no_drawing_library(args):
     loaded, done = loaded_by(*args)
     assert "Traceback" not in done.stderr
