@@ -220,8 +220,9 @@ def cmd_reset(args: argparse.Namespace) -> int:
         report = reset(client, all_namespaces=args.all, images=not args.keep_images)
     finally:
         client.close()
-    print(f"removed {len(report.containers)} container(s), {len(report.images)} image(s)")
-    for name in report.containers + report.images:
+    print(f"removed {len(report.containers)} container(s), {len(report.images)} image(s)"
+          + (f", kept facts in {len(report.files)} folder(s)" if report.files else ""))
+    for name in report.containers + report.images + report.files:
         print(f"  - {name}")
     for failure in report.failed:
         print(f"  ! {failure}", file=sys.stderr)

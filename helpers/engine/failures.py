@@ -368,7 +368,8 @@ _IMAGE_IN_MESSAGE = (
     re.compile(r"manifest for (?P<image>\S+) not found"),
     re.compile(r"(?:reading manifest|manifest) (?P<tag>\S+) in (?P<repo>\S+?):? "),
 )
-_MANIFEST_URL = re.compile(r"https://(?P<host>[^/\s\"]+)/v2/(?P<repo>\S+?)/manifests/(?P<tag>[^\s\"]+)")
+_MANIFEST_URL = re.compile(
+    r"https://(?P<host>[^/\s\"]+)/v2/(?P<repo>\S+?)/manifests/(?P<tag>[^\s\"]+)")
 _FROM = re.compile(r"^\s*FROM\s+(?:--platform=\S+\s+)?(?P<image>\S+)", re.IGNORECASE)
 
 # The registry did not answer: DNS, routing, refused, timed out, TLS in the way.

@@ -146,7 +146,8 @@ def _shell_form_scratch(ev: Evidence) -> str | None:
     if ev.config is None or ev.files is None:
         return None
     if ev.config.shell_form() and "/bin/sh" not in ev.files:
-        return "ENTRYPOINT/CMD is in shell form, which runs /bin/sh -c, and the image has no /bin/sh."
+        return ("ENTRYPOINT/CMD is in shell form, which runs /bin/sh -c, and the image has no "
+                "/bin/sh.")
     return None
 
 

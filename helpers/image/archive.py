@@ -177,8 +177,8 @@ def _walk(stream: TarStream, end: int | None = None
     """Yield ``(name, type, size, linkname)`` for each member of the tar at ``stream``.
 
     A minimal ustar/GNU/pax header reader over a forward-only stream (``linkname`` is only
-    filled in for hard and symbolic links). The caller may read part of the member's data before asking
-    for the next member; the rest, and the padding to the next 512-byte block, is skipped.
+    filled in for hard and symbolic links). The caller may read part of the member's data before
+    asking for the next member; the rest, and the padding to the next 512-byte block, is skipped.
     Stops at the end-of-archive block, at ``end`` (the stream offset where an enclosing
     member ends), or at the end of the stream.
     """

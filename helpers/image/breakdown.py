@@ -145,7 +145,8 @@ def file_breakdown(client: docker.DockerClient, tag: str,
 
 
 def breakdown_of(tag: str, export: ImageExport) -> ImageBreakdown:
-    """The :class:`ImageBreakdown` of an export read by :func:`helpers.image.archive.read_export`."""
+    """The :class:`ImageBreakdown` of an export read by
+    :func:`helpers.image.archive.read_export`."""
     ordered = export.layers
     instructions = [clean_created_by(entry.get("created_by", ""))
                     for entry in export.config.get("history") or []
