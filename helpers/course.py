@@ -359,7 +359,10 @@ class Course:
             show_notice(warning, title="Not recorded", **display_options)
 
     def _achievement(self, report):
-        """Sizes before (the single-stage original) and after, once ``report`` passes."""
+        """Sizes before (the single-stage original) and after, once ``report`` passes.
+
+        The original as measured now when this engine has it; else (a learner who skipped
+        notebook 01, or no engine) as the recorded run measured it, labelled so."""
         from .learner.achievement import Achievement
 
         original = image_tag(ORIGINAL_TAG)
@@ -367,10 +370,11 @@ class Course:
         if self.live and self.image_exists(original):
             summary = self.summary(original)
             before, label = (summary.size_bytes if summary else None), "measured now"
-        elif self.recording is not None:
+        recording = self.recording if self.recording is not None else recorded.load()
+        if before is None and recording is not None:
             try:
-                before = self.recording.summary("original", original).size_bytes
-                label = f"recorded run, {self.recording.meta['date']}"
+                before = recording.summary("original", original).size_bytes
+                label = f"recorded run, {recording.meta['date']}"
             except (KeyError, KitError):
                 before = None
         if not before or not report.size_bytes:

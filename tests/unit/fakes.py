@@ -108,6 +108,10 @@ class FakeImages:
             raise ImageNotFound(tag)
         return self.by_tag[tag]
 
+    def list(self, name=None):
+        """The images tagged ``name`` (all without one), as ``images.list(name=…)``."""
+        return [image for tag, image in self.by_tag.items() if name in (None, tag)]
+
 
 class FakeClient:
     """``docker.DockerClient`` look-alike holding the fakes above."""

@@ -82,3 +82,17 @@ def test_cli_restore_keeps_a_backup_and_reset_forgets_it(exercise):
     assert "removed this learner's hints and backups" in reset.stdout
     assert not (exercise / "out" / "learners" / "bob").exists()
     assert "Traceback" not in reset.stderr
+
+
+def test_a_pass_without_the_original_built_compares_with_the_recorded_original():
+    """A learner who skipped notebook 01 has no original on the engine: the achievement
+    compares with the recorded run's original, and says it is recorded."""
+    from helpers import recorded
+    from helpers.grading.report import CheckReport
+
+    kit = Course(FakeClient())
+    assert not kit.image_exists("exercise2-original")
+    won = kit._achievement(CheckReport(results=[], diagnoses=[], size_bytes=5_071_889))
+    original = recorded.load().summary("original", "exercise2-original").size_bytes
+    assert won is not None and won.before_bytes == original
+    assert "recorded run" in won.before_label
