@@ -186,6 +186,16 @@ def click_check(page, attempt: int) -> dict:
     return page.evaluate(CELL_OUTPUT, [NOTEBOOK, BUTTON_CELL])
 
 
+def check_once(page, attempt: int, step: str) -> tuple[dict, dict]:
+    """Press the button; the one report it shows and the cell's outputs, photographed, with
+    no error output in the cell."""
+    output = click_check(page, attempt)
+    shot(page, attempt, step)
+    assert output["errors"] == []
+    (report,) = output["reports"]
+    return report, output
+
+
 def shot(page, attempt: int, step: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"learner-{attempt}-{step}.png"), full_page=True)
@@ -215,10 +225,7 @@ def test_a_learner_breaks_checks_fixes_and_restores(lab, page, learner_file):
     edit_and_save(page, broken)
     for index in SETUP_CELLS + (BUTTON_CELL,):
         run_cell(page, index)
-    failing = click_check(page, 1)
-    shot(page, 1, "fail")
-    assert failing["errors"] == []
-    (report,) = failing["reports"]
+    report, failing = check_once(page, 1, "fail")
     assert report["verdict"].startswith("NOT YET"), report
     ca = row_of(report, "ca-certs")
     assert ca[0] == "FAIL" and ca[2] == f"line {server_copy}", ca
@@ -227,10 +234,7 @@ def test_a_learner_breaks_checks_fixes_and_restores(lab, page, learner_file):
 
     # 3. Fix it in the same editor tab, save, check again: PASSED and what was achieved.
     edit_and_save(page, reference)
-    passing = click_check(page, 2)
-    shot(page, 2, "pass")
-    assert passing["errors"] == []
-    (report,) = passing["reports"]
+    report, passing = check_once(page, 2, "pass")
     assert report["verdict"].startswith("PASSED"), report
     assert row_of(report, "ca-certs")[0] == "PASS"
     assert passing["achievement"], "no achievement box after the last required check passed"
