@@ -35,7 +35,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import sync_playwright
 
+from helpers.classroom.records import RESULTS_ENV
 from helpers.config import MANAGED_LABEL, NAMESPACE_LABEL, REPO_ROOT
+from tests.class_results import seed_class_results
 
 NAMESPACE = "browser"
 CHROMIUM = os.environ.get("KIT_CHROMIUM", "/usr/bin/chromium")
@@ -194,12 +196,16 @@ def remove_namespace_leftovers() -> None:
 
 @pytest.fixture(scope="package")
 def lab_server(tmp_path_factory) -> LabServer:
-    """JupyterLab on a free port, rooted at the repository, kernels in namespace ``browser``."""
+    """JupyterLab on a free port, rooted at the repository, kernels in namespace ``browser``
+    and a class results folder (``KIT_RESULTS_DIR``) seeded with real records, which the
+    instructor's notebook shows and notebook 02's checks add to."""
     base = tmp_path_factory.mktemp("jupyterlab")
     settings_dir = base / "settings"
     write_settings(settings_dir)
+    seed_class_results(base / "class-results")
     env = dict(os.environ,
                KIT_NAMESPACE=NAMESPACE,
+               **{RESULTS_ENV: str(base / "class-results")},
                JUPYTER_RUNTIME_DIR=str(base / "runtime"),
                JUPYTER_CONFIG_DIR=str(base / "config"),
                JUPYTERLAB_SETTINGS_DIR=str(settings_dir),

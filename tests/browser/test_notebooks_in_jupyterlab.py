@@ -17,6 +17,7 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from helpers.config import REPO_ROOT
+from tests.class_results import LEARNERS
 
 pytestmark = pytest.mark.browser
 
@@ -54,6 +55,10 @@ EXPECTED = {
     # three Dockerfile variants x four scenarios, one widget per build
     "04_build_cache": Expect(builds=12, charts=2, table=SELF_CHECK),
     "05_build_flags": Expect(charts=1, table=SELF_CHECK, texts=("all three saves",)),
+    # the class report over the seeded records (tests/class_results.py): pass rates and grid
+    "instructor_class_report": Expect(charts=2, table=("learner", "passed", "total"),
+                                      widgets=(".widget-button",),
+                                      texts=tuple(LEARNERS) + ("check record(s)",)),
 }
 
 # -- JavaScript run in the page (JupyterLab exposes window.jupyterapp, see conftest) ---------

@@ -29,8 +29,11 @@ import pytest
 
 from nbclient import NotebookClient
 
+from helpers.classroom.classreport import read_class_report
+from helpers.classroom.records import RESULTS_ENV
 from helpers.config import EXERCISE_DIR, REPO_ROOT, SOLUTIONS_DIR
 from helpers.engine.cli import buildkit_client
+from tests.class_results import INSTRUCTOR_NOTEBOOK, report_rows, seed_class_results
 from tests.notebooks.engine_load import EngineLoad
 from tests.ports import closed_port
 
@@ -157,14 +160,36 @@ def assert_loaded(load: EngineLoad) -> None:
         assert load.report.started >= 1 and load.report.failed == 0, load.report.summary()
 
 
+def assert_shows_the_class(book, expected: dict[str, list[str]]) -> None:
+    """The instructor's notebook shows a row per seeded learner, with the latest statuses
+    its records hold (the view's text), and each learner in the gradebook table."""
+    rows = report_rows(all_text(book))
+    assert {learner: rows.get(learner) for learner in expected} == expected, all_text(book)
+    gradebook = next(o for cell in book.cells if "gradebook()" in cell.source
+                     for o in cell.outputs if o.output_type == "execute_result")
+    assert all(learner in gradebook.data["text/plain"] for learner in expected)
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=notebook_id)
 def test_notebook_runs_top_to_bottom(path, monkeypatch, tmp_path, engine_load):
+    """Every notebook runs with a class results folder (KIT_RESULTS_DIR), as in a classroom:
+    the instructor's shows the records seeded there, and a check cell leaves its record."""
     monkeypatch.setenv("KIT_NAMESPACE", NAMESPACE)
     monkeypatch.setenv("MPLBACKEND", "Agg")
+    results = tmp_path / "class-results"
+    seeded = seed_class_results(results) if path.stem == INSTRUCTOR_NOTEBOOK else {}
+    results.mkdir(exist_ok=True)
+    monkeypatch.setenv(RESULTS_ENV, str(results))
     started = time.perf_counter()
     book = execute(path, tmp_path, probes=True)
     print(f"{path.stem}: {time.perf_counter() - started:.0f} s under load")
     assert error_outputs(book) == []
+    if seeded:
+        assert_shows_the_class(book, seeded)
+    elif "check_my_work(" in "".join(cell.source for cell in book.cells):
+        checked = read_class_report(results)
+        assert checked.learners() == [NAMESPACE] and checked.skipped == []
+        assert checked.attempts_of(NAMESPACE)[0].engine.startswith(("docker ", "podman "))
     outputs = [o for cell in book.cells for o in cell.get("outputs", [])]
     assert outputs, "the notebook produced no output at all"
     assert "[Recorded run]" not in all_text(book)
@@ -202,12 +227,17 @@ def test_the_reference_passes_the_checks_of_notebook_02_under_load(engine_load):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=notebook_id)
 def test_notebook_runs_without_an_engine(path, monkeypatch, tmp_path):
+    """Engine-less, as on Binder, and with no class results folder: the instructor's
+    notebook says KIT_RESULTS_DIR is not set and how to set it, instead of failing."""
     monkeypatch.setenv("DOCKER_HOST", f"tcp://127.0.0.1:{closed_port()}")
     monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.delenv(RESULTS_ENV, raising=False)
     book = execute(path, tmp_path)
     assert error_outputs(book) == []
     text = all_text(book)
     assert "Traceback" not in text
+    if path.stem == INSTRUCTOR_NOTEBOOK:
+        assert f"{RESULTS_ENV} is not set" in text and f"{RESULTS_ENV}=" in text
     if "Course.start()" in "".join(cell.source for cell in book.cells):
         assert "[Recorded run]" in text, "engine-less notebooks must say they show a recorded run"
         assert "[Built here, without an engine]" in text, "and that they build here"
