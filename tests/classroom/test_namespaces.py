@@ -5,9 +5,12 @@ A classroom runs one kernel per learner against a shared engine, each with its o
 check their own Dockerfile at the same time on the main engine with
 ``python -m helpers check --json``. Each Dockerfile is the reference solution plus
 ``LABEL learner=N``, so the four images differ and a learner overwriting another's tag
-would show. Then ``python -m helpers reset`` for one learner removes that learner's images
-only. ``reset --all`` (every namespace) runs on the second engine, where everything belongs
-to this test; on the main engine it would also remove the suite's kept build cache.
+would show. Each check leaves its record in a class results folder (``KIT_RESULTS_DIR``),
+and ``python -m helpers class-report`` then shows four rows with the verdicts each learner's
+own check printed, and a gradebook CSV pandas reads with one row per learner. Then
+``python -m helpers reset`` for one learner removes that learner's images only.
+``reset --all`` (every namespace) runs on the second engine, where everything belongs to
+this test; on the main engine it would also remove the suite's kept build cache.
 
 Nothing of the learners' namespaces is left on the main engine afterwards (the module's
 fixture resets all four, as tests/final/test_no_leftovers.py expects).
@@ -24,12 +27,16 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from helpers.build import build_image
+from helpers.classroom.classreport import read_class_report
+from helpers.classroom.records import RESULTS_ENV
 from helpers.grading.checks import REQUIRED
 from helpers.config import (EXERCISE_DIR, MANAGED_LABEL, NAMESPACE_LABEL, REPO_ROOT,
                             SOLUTIONS_DIR, image_tag, kit_labels)
+from tests.class_results import report_rows
 from tests.classroom.conftest import GOLANG, child_env, point_at, reset_namespace
 
 pytestmark = pytest.mark.engine
@@ -51,6 +58,7 @@ class LearnerRun:
     seconds: float
     stdout: str
     stderr: str
+    results: Path  # the class results folder its check wrote to
 
     @property
     def report(self) -> dict | None:
@@ -105,6 +113,8 @@ def learners_cleaned(main_client):
 def classroom(learners_cleaned, tmp_path_factory) -> dict[int, LearnerRun]:
     """Four learners' ``check`` processes, started together; each one's output and time."""
     root = tmp_path_factory.mktemp("classroom")
+    results = root / "class-results"
+    results.mkdir()
     processes = {}
     started = time.monotonic()
     for n, namespace in LEARNERS.items():
@@ -116,7 +126,7 @@ def classroom(learners_cleaned, tmp_path_factory) -> dict[int, LearnerRun]:
                 [sys.executable, "-m", "helpers", "check", "--context", str(context),
                  "--dockerfile", str(dockerfile), "--json"],
                 stdout=stdout, stderr=stderr, cwd=REPO_ROOT,
-                env=child_env(KIT_NAMESPACE=namespace))
+                env=child_env(KIT_NAMESPACE=namespace, **{RESULTS_ENV: str(results)}))
     finished: dict[int, float] = {}
     try:
         while len(finished) < len(processes):
@@ -137,7 +147,7 @@ def classroom(learners_cleaned, tmp_path_factory) -> dict[int, LearnerRun]:
                     process.wait(10)
     return {n: LearnerRun(n, LEARNERS[n], processes[n].returncode, finished[n],
                           (root / f"learner{n}.json").read_text(errors="replace"),
-                          (root / f"learner{n}.log").read_text(errors="replace"))
+                          (root / f"learner{n}.log").read_text(errors="replace"), results)
             for n in LEARNERS}
 
 
@@ -166,6 +176,35 @@ def test_four_learners_check_at_once_without_colliding(classroom, main_client, c
         assert namespace_containers(main_client, namespace) == []
         assert not main_client.images.list(name=f"{tag}-depcache-probe")
     assert len(image_ids) == len(LEARNERS)
+
+
+def test_class_report_shows_each_learners_own_verdicts(classroom, tmp_path, capsys):
+    """The four checks left one record each; ``class-report`` shows four rows with the
+    statuses each learner's check printed, and its CSV has one row per learner."""
+    results = classroom[1].results
+    gradebook = tmp_path / "gradebook.csv"
+    done = subprocess.run([sys.executable, "-m", "helpers", "class-report", "--results",
+                           str(results), "--csv", str(gradebook)], capture_output=True,
+                          text=True, cwd=REPO_ROOT, timeout=120, env=child_env())
+    with capsys.disabled():
+        print("\n" + done.stdout)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert all("warning:" not in run.stderr for run in classroom.values())
+    printed = {run.namespace: [{c["id"]: c["status"] for c in run.report["checks"]}[check]
+                               for check in REQUIRED] for run in classroom.values()}
+    assert report_rows(done.stdout) == printed
+    assert "4 learner(s), 4 check record(s)" in done.stdout.splitlines()[0]
+    assert "skipped" not in done.stdout
+    attempts = read_class_report(results).attempts
+    assert all(a.engine.startswith(("docker ", "podman ")) and not a.engine_less
+               for a in attempts), [(a.namespace, a.engine) for a in attempts]
+
+    book = pd.read_csv(gradebook)
+    assert sorted(book["learner"]) == sorted(LEARNERS.values()) and len(book) == 4
+    assert list(book.columns) == ["learner", *REQUIRED, "passed", "total"]
+    for row in book.to_dict("records"):
+        assert [row[check] for check in REQUIRED] == printed[row["learner"]]
+    assert (book["passed"] == book["total"]).all()  # every learner passed every requirement
 
 
 def test_reset_removes_one_learners_images_only(classroom, main_client):
