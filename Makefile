@@ -54,6 +54,7 @@ bench: setup engines
 	$(PYTHON) benchmarks/bench_notebooks.py --json out/bench-notebooks.json
 	$(PYTHON) benchmarks/bench_cache.py --json out/bench-cache.json
 	$(PYTHON) benchmarks/bench_check.py --json out/bench-check.json
+	$(PYTHON) benchmarks/bench_classroom.py --json out/bench-classroom.json
 
 # LAB_ARGS goes to JupyterLab, e.g. `make lab LAB_ARGS="--ip=0.0.0.0 --port=8888"` on a remote
 # machine; scripts/lab.sh adds --allow-root for root.
