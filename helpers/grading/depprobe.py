@@ -33,6 +33,7 @@ from .. import dockerfile as df
 from ..build import StepResult, build_image
 from ..build.engineless.context import BuildContext
 from ..build.engineless.depcache import edited_source
+from ..config import namespace
 from ..errors import BuildError, KitError
 from . import factcache
 from .probeplan import ProbePlan, describe, normalized, plan_probe
@@ -189,13 +190,22 @@ NO_STEPS = ("skip", "Not measured: this engine's build output names no steps, so
                     "cannot tell which came from the cache.")
 
 
+#: A label only probe builds carry, naming the learner. The classic builder adds the kit's
+#: labels as one LABEL step each, in key order: this key sorts first, so the probe's first
+#: LABEL image is this learner's own. Were it the shared ``…managed=true`` step, removing one
+#: learner's probe would prune the image another learner's build had just taken from the
+#: cache ("unknown parent image ID"; seen with 8 learners checking at once).
+PROBE_LABEL = "com.multistage-kit.depcache-probe"
+
+
 def _probe_build(client: docker.DockerClient, copy: Path, target: Path, tag: str,
                  backend: str):
     """Build the edited copy as ``<tag>-depcache-probe``, then remove that image (and its
     private parents) whatever happened; raises BuildError."""
     probe_tag = f"{tag}-depcache-probe"
     try:
-        return build_image(client, copy, probe_tag, target, backend=backend)
+        return build_image(client, copy, probe_tag, target, backend=backend,
+                           labels={PROBE_LABEL: namespace() or "default"})
     finally:
         try:
             client.images.remove(probe_tag)

@@ -352,3 +352,27 @@ def test_the_probe_gives_the_full_rebuild_the_reason_truncation_gave_up(monkeypa
     assert status == "fail"
     assert message.endswith("(The whole Dockerfile was rebuilt to tell: no `go mod download` "
                             "step in the stages the image is built from.)")
+
+
+def test_the_probe_builds_with_a_first_label_of_its_own_and_removes_its_image(monkeypatch,
+                                                                              tmp_path):
+    """The classic builder adds labels as LABEL steps in key order: the probe's own label
+    (naming the learner) must come before the kit's shared ``managed`` one, so removing one
+    learner's probe never prunes a LABEL image another learner's build shares."""
+    from helpers.config import MANAGED_LABEL, NAMESPACE_LABEL
+
+    monkeypatch.setenv("KIT_NAMESPACE", "learner7")
+    seen, removed = {}, []
+
+    def build(client, context, tag, dockerfile, *, backend, labels):
+        seen.update(tag=tag, labels=labels)
+        return "built"
+
+    client = FakeClient()
+    client.images.remove = removed.append
+    monkeypatch.setattr(depprobe, "build_image", build)
+    assert depprobe._probe_build(client, tmp_path, tmp_path / "Dockerfile", "t", "classic") \
+        == "built"
+    keys = sorted([*seen["labels"], MANAGED_LABEL, NAMESPACE_LABEL])
+    assert keys[0] == depprobe.PROBE_LABEL and seen["labels"] == {keys[0]: "learner7"}
+    assert removed == [seen["tag"]] == ["t-depcache-probe"]
