@@ -48,7 +48,10 @@ def test_original_is_mostly_the_go_toolchain(client, original):
     assert len(breakdown.layers) == summary.layers
     assert breakdown.layers["layer"].tolist() == list(range(1, summary.layers + 1))
     assert breakdown.layers["instruction"].iloc[-1].startswith("RUN go build")
-    assert breakdown.layers["size_bytes"].iloc[0] > 300 * MB  # the base image's filesystem
+    # Most bytes come with the base image's own layers (golang:1.22: Debian, apt, Go).
+    base_layers = summarize(client, "golang:1.22").layers
+    from_base = breakdown.layers["size_bytes"].iloc[:base_layers].sum()
+    assert from_base > 0.8 * breakdown.total_bytes, (from_base, breakdown.total_bytes)
     assert breakdown.layers["wasted_bytes"].sum() == breakdown.wasted_bytes
     assert 0.0 < breakdown.efficiency <= 1.0
 
