@@ -190,22 +190,23 @@ NO_STEPS = ("skip", "Not measured: this engine's build output names no steps, so
                     "cannot tell which came from the cache.")
 
 
-#: A label only probe builds carry, naming the learner. The classic builder adds the kit's
-#: labels as one LABEL step each, in key order: this key sorts first, so the probe's first
-#: LABEL image is this learner's own. Were it the shared ``…managed=true`` step, removing one
-#: learner's probe would prune the image another learner's build had just taken from the
-#: cache ("unknown parent image ID"; seen with 8 learners checking at once).
+#: A label the truncated probe's builds carry, naming the learner. The classic builder adds
+#: the kit's labels as one LABEL step each, in key order: this key sorts first, so the
+#: probe's first LABEL image is this learner's own. Were it the shared ``…managed=true``
+#: step, removing one learner's probe would prune the image another learner's build had
+#: just taken from the cache ("unknown parent image ID"; seen with 8 learners checking at
+#: once). The full rebuild keeps the kit's own labels: its count of re-run steps is the
+#: one the engine-less derivation (:mod:`helpers.build.engineless.depcache`) reproduces.
 PROBE_LABEL = "com.multistage-kit.depcache-probe"
 
 
 def _probe_build(client: docker.DockerClient, copy: Path, target: Path, tag: str,
-                 backend: str):
-    """Build the edited copy as ``<tag>-depcache-probe``, then remove that image (and its
-    private parents) whatever happened; raises BuildError."""
+                 backend: str, labels: dict[str, str] | None = None):
+    """Build the edited copy as ``<tag>-depcache-probe`` (with ``labels`` beside the kit's),
+    then remove that image (and its private parents) whatever happened; raises BuildError."""
     probe_tag = f"{tag}-depcache-probe"
     try:
-        return build_image(client, copy, probe_tag, target, backend=backend,
-                           labels={PROBE_LABEL: namespace() or "default"})
+        return build_image(client, copy, probe_tag, target, backend=backend, labels=labels)
     finally:
         try:
             client.images.remove(probe_tag)
@@ -221,7 +222,8 @@ def _measure_truncated(client: docker.DockerClient, context: Path, dockerfile: P
         copy, target = _copy_with_edit(context, dockerfile, Path(tmp), edited)
         target.write_text(plan.text)
         try:
-            rebuilt = _probe_build(client, copy, target, tag, backend)
+            rebuilt = _probe_build(client, copy, target, tag, backend,
+                                   labels={PROBE_LABEL: namespace() or "default"})
         except BuildError as exc:
             return f"the build up to the download step failed ({exc.message})"
     if not rebuilt.steps:

@@ -354,25 +354,31 @@ def test_the_probe_gives_the_full_rebuild_the_reason_truncation_gave_up(monkeypa
                             "step in the stages the image is built from.)")
 
 
-def test_the_probe_builds_with_a_first_label_of_its_own_and_removes_its_image(monkeypatch,
-                                                                              tmp_path):
-    """The classic builder adds labels as LABEL steps in key order: the probe's own label
-    (naming the learner) must come before the kit's shared ``managed`` one, so removing one
-    learner's probe never prunes a LABEL image another learner's build shares."""
+def test_the_truncated_probe_builds_with_a_first_label_of_its_own(monkeypatch, context):
+    """The classic builder adds labels as LABEL steps in key order: the truncated probe's own
+    label (naming the learner) must come before the kit's shared ``managed`` one, so removing
+    one learner's probe never prunes a LABEL image another learner's build shares. The full
+    rebuild keeps the kit's labels only (the engine-less derivation counts those)."""
+    from helpers.build import BuildResult
     from helpers.config import MANAGED_LABEL, NAMESPACE_LABEL
 
     monkeypatch.setenv("KIT_NAMESPACE", "learner7")
-    seen, removed = {}, []
+    builds, removed = [], []
 
     def build(client, context, tag, dockerfile, *, backend, labels):
-        seen.update(tag=tag, labels=labels)
-        return "built"
+        builds.append((tag, labels))
+        return BuildResult(tag, "sha256:1", [], [], 0.0)
 
     client = FakeClient()
     client.images.remove = removed.append
     monkeypatch.setattr(depprobe, "build_image", build)
-    assert depprobe._probe_build(client, tmp_path, tmp_path / "Dockerfile", "t", "classic") \
-        == "built"
-    keys = sorted([*seen["labels"], MANAGED_LABEL, NAMESPACE_LABEL])
-    assert keys[0] == depprobe.PROBE_LABEL and seen["labels"] == {keys[0]: "learner7"}
-    assert removed == [seen["tag"]] == ["t-depcache-probe"]
+    reference = SOLUTIONS_DIR / "Dockerfile.multistage"
+    plan = plan_of(reference.read_text(), context)
+    assert depprobe._measure_truncated(client, context, reference, plan, EDITED, "t",
+                                       "classic") == depprobe.NO_STEPS
+    (tag, labels), = builds
+    keys = sorted([*labels, MANAGED_LABEL, NAMESPACE_LABEL])
+    assert keys[0] == depprobe.PROBE_LABEL and labels == {keys[0]: "learner7"}
+    assert removed == [tag] == ["t-depcache-probe"]
+    depprobe.rebuild_after_edit(client, context, reference, "t")
+    assert builds[1][1] is None
