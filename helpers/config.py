@@ -41,6 +41,11 @@ def namespace() -> str:
     return re.sub(r"[^a-z0-9_.-]+", "-", raw).strip("-.")
 
 
+def namespace_or_default() -> str:
+    """The namespace as folders and records under ``out/`` name it: ``default`` when none."""
+    return namespace() or "default"
+
+
 def image_tag(name: str) -> str:
     """``name`` prefixed with the namespace (``alice-exercise2-original``), or ``name`` alone."""
     ns = namespace()

@@ -31,7 +31,7 @@ import secrets
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..config import namespace
+from ..config import namespace_or_default
 from ..grading.report import CheckReport
 
 #: The environment variable naming the class's results folder.
@@ -52,11 +52,6 @@ def results_dir() -> Path | None:
     """The folder ``KIT_RESULTS_DIR`` names, or None when it is unset or empty."""
     raw = os.environ.get(RESULTS_ENV, "").strip()
     return Path(raw).expanduser() if raw else None
-
-
-def learner_namespace() -> str:
-    """The namespace records are filed under: ``KIT_NAMESPACE`` made safe, or ``default``."""
-    return namespace() or "default"
 
 
 def engine_description(client) -> str:
@@ -80,14 +75,14 @@ def build_record(report: CheckReport, *, engine: str, engine_less: bool,
         report: The check's report (its ``dockerfile`` is read for the digest and text).
         engine: :func:`engine_description` of the engine that measured it (``none``).
         engine_less: True when no engine was used (built here, or the Dockerfile only).
-        learner: The namespace (default :func:`learner_namespace`).
+        learner: The namespace (default :func:`helpers.config.namespace_or_default`).
         now: The time of the check (default: now, UTC).
     """
     text = _read_text(report.dockerfile)
     moment = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
     return {
         "schema": SCHEMA,
-        "namespace": learner or learner_namespace(),
+        "namespace": learner or namespace_or_default(),
         "time": moment.isoformat(timespec="microseconds"),
         "dockerfile": {"path": report.dockerfile, "text": text,
                        "sha256": hashlib.sha256(text.encode()).hexdigest()

@@ -16,7 +16,7 @@ from pathlib import Path
 import docker
 from docker.errors import APIError, NotFound
 
-from ..config import MANAGED_LABEL, NAMESPACE_LABEL, OUT_DIR, namespace
+from ..config import MANAGED_LABEL, NAMESPACE_LABEL, OUT_DIR, namespace, namespace_or_default
 
 #: Where the checks keep the facts they measured, one folder per namespace.
 FACT_CACHE_DIR = OUT_DIR / "factcache"
@@ -34,7 +34,7 @@ class ResetReport:
 
 def fact_cache_dir(name: str | None = None) -> Path:
     """The folder of kept facts of namespace ``name`` (default: the current one)."""
-    return FACT_CACHE_DIR / ((namespace() if name is None else name) or "default")
+    return FACT_CACHE_DIR / (namespace_or_default() if name is None else name or "default")
 
 
 def clear_fact_cache(all_namespaces: bool = False) -> list[str]:

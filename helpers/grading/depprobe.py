@@ -33,7 +33,7 @@ from .. import dockerfile as df
 from ..build import StepResult, build_image
 from ..build.engineless.context import BuildContext
 from ..build.engineless.depcache import edited_source
-from ..config import namespace
+from ..config import namespace_or_default
 from ..errors import BuildError, KitError
 from . import factcache
 from .probeplan import ProbePlan, describe, normalized, plan_probe
@@ -223,7 +223,7 @@ def _measure_truncated(client: docker.DockerClient, context: Path, dockerfile: P
         target.write_text(plan.text)
         try:
             rebuilt = _probe_build(client, copy, target, tag, backend,
-                                   labels={PROBE_LABEL: namespace() or "default"})
+                                   labels={PROBE_LABEL: namespace_or_default()})
         except BuildError as exc:
             return f"the build up to the download step failed ({exc.message})"
     if not rebuilt.steps:

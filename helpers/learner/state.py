@@ -14,12 +14,12 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from ..config import OUT_DIR, namespace
+from ..config import OUT_DIR, namespace_or_default
 
 
 def learner_dir() -> Path:
     """This learner's folder (not created)."""
-    return OUT_DIR / "learners" / (namespace() or "default")
+    return OUT_DIR / "learners" / namespace_or_default()
 
 
 def read_state(path: Path) -> dict:

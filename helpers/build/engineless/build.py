@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from ...config import OUT_DIR, namespace
+from ...config import OUT_DIR, namespace_or_default
 from ...dockerfile import parse
 from ...errors import BuildError, KitError
 from ..events import BuildEvent, EventHandler
@@ -80,7 +80,7 @@ def line_events(on_event: EventHandler) -> Lines:
 
 def engineless_root() -> Path:
     """This learner's folder for engine-less builds (``out/engineless/<namespace>``)."""
-    return OUT_DIR / "engineless" / (namespace() or "default")
+    return OUT_DIR / "engineless" / namespace_or_default()
 
 
 def build_without_engine(context: str | Path, dockerfile: str | Path, tag: str, *,
